@@ -1,0 +1,107 @@
+/**
+ * What the rest of tnet may ask of the kernel. Implementations live in this folder and are the
+ * only code that talks to rtnetlink, setns(2) or libnftables. Every method maps kernel errno to a
+ * TnetError kind (exists, notFound, permission, busy, unsupported, kernel) in one place.
+ */
+import type { IpFamily } from '../model/types.js';
+
+/** An open network namespace: its fd stays valid until close(), even if the path is unmounted. */
+export interface NetnsHandle {
+  readonly path: string;
+  readonly fd: number;
+  close(): void;
+}
+
+export interface LinkState {
+  readonly index: number;
+  readonly name: string;
+  /** IFLA_INFO_KIND: 'bridge', 'veth', 'vxlan', … ; undefined for physical/loopback. */
+  readonly kind?: string;
+  readonly mtu: number;
+  readonly up: boolean; // IFF_UP administratively
+  readonly mac: string; // lower-case aa:bb:..
+  readonly masterIndex?: number;
+  /** IFLA_IFALIAS: tnet writes its owner tag here ("tnet:<network-id>:<endpoint-id>"). */
+  readonly alias?: string;
+}
+
+export interface AddressState {
+  readonly linkIndex: number;
+  readonly family: IpFamily;
+  readonly address: string; // plain, canonical
+  readonly prefixLength: number;
+}
+
+export interface RouteState {
+  readonly family: IpFamily;
+  /** CIDR, "0.0.0.0/0" / "::/0" for default routes. */
+  readonly destination: string;
+  readonly gateway?: string;
+  readonly outIndex?: number;
+  readonly table: number;
+  readonly protocol: number;
+  readonly scope: number;
+}
+
+export interface LinkChange {
+  readonly up?: boolean;
+  readonly mtu?: number;
+  readonly masterIndex?: number | null; // null: release from master
+  readonly mac?: string;
+  readonly alias?: string;
+}
+
+/** A netlink session bound to one namespace for its whole life. */
+export interface NetlinkSession {
+  listLinks(): Promise<LinkState[]>;
+  listAddresses(family?: IpFamily): Promise<AddressState[]>;
+  listRoutes(family: IpFamily): Promise<RouteState[]>;
+
+  createBridge(name: string, opts: { mtu: number; alias?: string }): Promise<LinkState>;
+  /**
+   * Creates a veth pair whose peer is born directly inside `peer.netns` with its final name, so
+   * nothing ever appears under a temporary name. Returns the host side.
+   */
+  createVethPair(
+    name: string,
+    opts: { mtu: number; alias?: string; masterIndex?: number },
+    peer: { name: string; netns: NetnsHandle; mtu: number; mac?: string },
+  ): Promise<LinkState>;
+  setLink(index: number, change: LinkChange): Promise<void>;
+  /** Accepts a link that is already gone. */
+  deleteLink(index: number): Promise<void>;
+
+  /** Adds an address (IPv6 with nodad); accepts one that is already there. */
+  addAddress(linkIndex: number, family: IpFamily, address: string, prefixLength: number): Promise<void>;
+  deleteAddress(linkIndex: number, family: IpFamily, address: string, prefixLength: number): Promise<void>;
+
+  /** Adds a route in the main table; accepts an identical one that is already there. */
+  addRoute(route: { family: IpFamily; destination: string; gateway?: string; outIndex: number }): Promise<void>;
+  deleteRoute(route: { family: IpFamily; destination: string; gateway?: string; outIndex?: number }): Promise<void>;
+
+  close(): void;
+}
+
+/** libnftables bound to one namespace. One call = one atomic transaction. */
+export interface NftSession {
+  /** Runs nft JSON commands ({nftables:[...]}) or nft text; throws TnetError with nft's message. */
+  run(commands: string | { nftables: unknown[] }): string;
+  /** `list table FAMILY NAME` as parsed JSON items, or undefined when the table does not exist. */
+  listTable(family: string, name: string): unknown[] | undefined;
+  close(): void;
+}
+
+/** Everything kernel-facing for one "host" namespace (the real host, or a lab/test host netns). */
+export interface Kernel {
+  readonly hostNetns: NetnsHandle;
+  /** A netlink session in the host namespace (kept open for the kernel object's life). */
+  readonly host: NetlinkSession;
+  /** A netlink session inside another namespace (e.g. a container's); caller closes it. */
+  sessionIn(netns: NetnsHandle): NetlinkSession;
+  readonly nft: NftSession;
+  /** Opens a namespace by path, /run/netns name, or PID; notFound when it does not exist. */
+  openNetns(ref: string): NetnsHandle;
+  readSysctl(netns: NetnsHandle, key: string): string; // key like "net/ipv4/ip_forward"
+  writeSysctl(netns: NetnsHandle, key: string, value: string): void;
+  close(): void;
+}

@@ -1,0 +1,84 @@
+/**
+ * The typed desired state of tnet: what the user asked for, after validation and after the
+ * choices tnet made for them (subnet, gateway, addresses, MAC), as it is recorded in the store.
+ * Pure data: no methods, so records round-trip through JSON unchanged.
+ */
+
+export const DRIVER_KINDS = ['bridge', 'host', 'none'] as const;
+export type DriverKind = (typeof DRIVER_KINDS)[number];
+
+export type IpFamily = 4 | 6;
+
+/** One address family of a network: canonical CIDR strings ("10.1.2.0/24", "fd00:1::/64"). */
+export interface SubnetConfig {
+  readonly subnet: string;
+  /** The bridge's own address, inside the subnet (plain address, no prefix). */
+  readonly gateway: string;
+  /** Addresses are handed out only from here when set; a CIDR inside `subnet`. */
+  readonly ipRange?: string;
+}
+
+export interface NetworkOptions {
+  /** `-o bridge.name=...`: the Linux bridge's name instead of the derived one. */
+  readonly bridgeName?: string;
+}
+
+/** A network as the user describes it; unset fields are chosen by tnet at creation. */
+export interface NetworkRequest {
+  readonly name: string;
+  readonly driver: DriverKind;
+  readonly ipv4?: { subnet?: string; gateway?: string; ipRange?: string };
+  /** Present when IPv6 is enabled (`--ipv6`); subnet chosen by tnet when absent. */
+  readonly ipv6?: { subnet?: string; gateway?: string; ipRange?: string };
+  readonly internal?: boolean;
+  readonly mtu?: number;
+  readonly options?: NetworkOptions;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** A network as recorded: every choice made. */
+export interface Network {
+  readonly id: string; // 64 hex chars, fixed at creation; kernel names derive from it
+  readonly name: string;
+  readonly driver: DriverKind;
+  readonly ipv4?: SubnetConfig;
+  readonly ipv6?: SubnetConfig;
+  readonly internal: boolean;
+  readonly mtu: number;
+  readonly options: NetworkOptions;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly created: string; // ISO time
+}
+
+/** An attachment as the user asks for it (`tnet connect`, an `endpoints:` entry in a spec). */
+export interface EndpointRequest {
+  readonly network: string;
+  /** A netns path, a name under /run/netns, or a PID; resolved to a path before recording. */
+  readonly netns: string;
+  readonly ifname?: string;
+  readonly ipv4?: string;
+  readonly ipv6?: string;
+  readonly mac?: string;
+  readonly aliases?: readonly string[];
+}
+
+/** An attachment as recorded. */
+export interface Endpoint {
+  readonly id: string; // 64 hex chars, derived from network id + netns path + ifname
+  readonly network: string; // network name
+  readonly netns: string; // absolute path (/run/netns/NAME or /proc/PID/ns/net)
+  readonly ifname: string; // name inside the container namespace
+  readonly ipv4?: string; // plain address
+  readonly ipv6?: string;
+  readonly mac: string; // lower-case aa:bb:cc:dd:ee:ff
+  readonly aliases: readonly string[];
+  /** Who attached it: the CLI/apply, or a CNI runtime (container id) — CNI GC only frees its own. */
+  readonly owner: EndpointOwner;
+}
+
+export type EndpointOwner =
+  | { readonly kind: 'cli' }
+  | { readonly kind: 'cni'; readonly containerId: string };
+
+export const DEFAULT_MTU = 1500;
+export const DEFAULT_IFNAME = 'eth0';

@@ -1,0 +1,28 @@
+/**
+ * Named network namespaces for tests. Every test file picks its own prefix (all start with
+ * TEST_NETNS_PREFIX) so files can run in parallel, and removes what it made in afterAll/finally.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { sh, tryRun } from './sh.js';
+
+export const TEST_NETNS_PREFIX = 'tt-';
+
+export const addNetns = (name: string): string => {
+  if (!name.startsWith(TEST_NETNS_PREFIX)) throw new Error(`test netns ${name} must start with ${TEST_NETNS_PREFIX}`);
+  tryRun('ip', 'netns', 'del', name);
+  sh('ip', 'netns', 'add', name);
+  sh('ip', 'netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up');
+  return `/run/netns/${name}`;
+};
+
+export const delNetns = (name: string): void => {
+  tryRun('ip', 'netns', 'del', name);
+};
+
+export const listTestNetns = (prefix = TEST_NETNS_PREFIX): string[] =>
+  existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith(prefix)) : [];
+
+/** Deletes every namespace under prefix (for afterAll of a file that used that prefix). */
+export const delNetnsWithPrefix = (prefix: string): void => {
+  for (const n of listTestNetns(prefix)) delNetns(n);
+};
