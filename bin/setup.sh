@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs everything tnet needs on a Debian/Ubuntu machine, idempotently: system packages that
+# are missing, npm dependencies when package-lock.json changed, and the compiled CLI.
+# Usage: bin/setup.sh [--test]   (--test adds what the test suite needs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: run as root (tnet manages network namespaces, links and nftables)" >&2
+  exit 1
+fi
+
+need_node_major=20
+need_node_minor=19
+if ! command -v node >/dev/null 2>&1; then
+  echo "setup: Node.js >= ${need_node_major}.${need_node_minor} is required and not installed" >&2
+  exit 1
+fi
+node_version=$(node -p 'process.versions.node')
+if ! node -e "const [a,b]=process.versions.node.split('.').map(Number); process.exit(a>${need_node_major}||(a===${need_node_major}&&b>=${need_node_minor})?0:1)"; then
+  echo "setup: Node.js ${node_version} is too old; tnet needs >= ${need_node_major}.${need_node_minor}" >&2
+  exit 1
+fi
+
+# Runtime: libnftables (through koffi). Tests and the demo: iproute2 and nftables to look at what
+# tnet did, ping to show traffic.
+packages=(libnftables1 iproute2 iputils-ping nftables)
+if [ "${1:-}" = "--test" ]; then
+  packages+=(socat)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm dependencies: reinstall only when the lock file changed since the last install.
+stamp=node_modules/.tnet-lock-hash
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
+  echo "setup: installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" > "$stamp"
+fi
+
+npm run --silent build

@@ -1,0 +1,43 @@
+import { parseEndpointRequest } from '../../model/endpoint-request.js';
+import { connect } from '../../service/endpoints.js';
+import type { Endpoint } from '../../model/types.js';
+import { defined, optionalString, stringList } from '../args.js';
+import { printJson, type CliCommand } from '../command.js';
+
+export const describeEndpoint = (e: Endpoint): string =>
+  `${e.netns} on ${e.network} as ${e.ifname}: ${[e.ipv4, e.ipv6].filter((a) => a !== undefined).join(', ') || 'no address'} (mac ${e.mac})`;
+
+export const connectCommand: CliCommand = {
+  command: 'connect <network>',
+  describe: 'Connect a network namespace to a network',
+  builder: (y) =>
+    y
+      .positional('network', { type: 'string' })
+      .option('netns', { type: 'string', demandOption: true, describe: 'Namespace: a path, a name under /run/netns, or a PID' })
+      .option('ip', { type: 'string', describe: 'IPv4 address (default: the next free one)' })
+      .option('ip6', { type: 'string', describe: 'IPv6 address (default: the next free one)' })
+      .option('ifname', { type: 'string', describe: 'Interface name inside the namespace (default eth0, eth1, …)' })
+      .option('mac', { type: 'string', describe: 'MAC address (default: derived from the endpoint)' })
+      .option('alias', { type: 'string', array: true, describe: 'Network-scoped alias' })
+      .example('$0 connect web --netns c1', 'attach /run/netns/c1'),
+  run: async (args, env) => {
+    const aliases = stringList(args, 'alias');
+    const request = parseEndpointRequest(
+      defined({
+        network: optionalString(args, 'network'),
+        netns: optionalString(args, 'netns'),
+        ip: optionalString(args, 'ip'),
+        ip6: optionalString(args, 'ip6'),
+        ifname: optionalString(args, 'ifname'),
+        mac: optionalString(args, 'mac'),
+        aliases: aliases.length > 0 ? aliases : undefined,
+      }),
+      'connect',
+    );
+    const { ctx } = await env.app();
+    const endpoint = await connect(ctx, request);
+    if (env.json) printJson(env, endpoint);
+    else env.io.out(`connected ${describeEndpoint(endpoint)}`);
+    return 0;
+  },
+};

@@ -1,0 +1,14 @@
+import type { DriverKind } from '../model/types.js';
+import { bridgeDriver } from './bridge.js';
+import { hostDriver } from './host.js';
+import { noneDriver } from './none.js';
+import type { Driver } from './types.js';
+
+/** Typed by DriverKind: adding a kind to DRIVER_KINDS does not compile until it has a driver here. */
+const DRIVERS: { readonly [K in DriverKind]: Driver & { readonly kind: K } } = {
+  bridge: { ...bridgeDriver, kind: 'bridge' },
+  host: { ...hostDriver, kind: 'host' },
+  none: { ...noneDriver, kind: 'none' },
+};
+
+export const driverFor = (kind: DriverKind): Driver => DRIVERS[kind];

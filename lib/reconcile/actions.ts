@@ -1,0 +1,62 @@
+/**
+ * The steps a reconcile pass takes, as data: printable (`tnet diff`), testable, and executed in
+ * order by apply.ts. Links are named, not indexed, so a plan means the same thing when it runs.
+ * `netns` is a container namespace path; absent means the host namespace.
+ */
+import type { DesiredAddress, DesiredRoute } from '../drivers/types.js';
+import type { FirewallTable } from '../firewall/types.js';
+
+export type Action =
+  | { readonly do: 'createBridge'; readonly name: string; readonly mtu: number; readonly alias: string }
+  | {
+      readonly do: 'createVeth';
+      readonly name: string;
+      readonly mtu: number;
+      readonly alias: string;
+      readonly master: string;
+      readonly netns: string;
+      readonly peer: { readonly name: string; readonly mac: string; readonly mtu: number };
+    }
+  | {
+      readonly do: 'setLink';
+      readonly netns?: string;
+      readonly link: string;
+      readonly change: { readonly up?: true; readonly mtu?: number; readonly master?: string; readonly mac?: string };
+    }
+  | { readonly do: 'addAddress'; readonly netns?: string; readonly link: string; readonly address: DesiredAddress }
+  | { readonly do: 'deleteAddress'; readonly netns?: string; readonly link: string; readonly address: DesiredAddress }
+  | { readonly do: 'addRoute'; readonly netns?: string; readonly link: string; readonly route: DesiredRoute }
+  | { readonly do: 'deleteLink'; readonly netns?: string; readonly link: string }
+  | { readonly do: 'setSysctl'; readonly key: string; readonly value: string }
+  | { readonly do: 'replaceFirewall'; readonly table: FirewallTable }
+  | { readonly do: 'deleteFirewall' };
+
+const where = (netns: string | undefined): string => (netns === undefined ? '' : ` in ${netns}`);
+const cidr = (a: DesiredAddress): string => `${a.address}/${a.prefixLength}`;
+
+export const describeAction = (a: Action): string => {
+  switch (a.do) {
+    case 'createBridge':
+      return `create bridge ${a.name} (mtu ${a.mtu})`;
+    case 'createVeth':
+      return `create veth ${a.name} on ${a.master} <-> ${a.peer.name}${where(a.netns)} (mac ${a.peer.mac})`;
+    case 'setLink':
+      return `set ${a.link}${where(a.netns)}: ${Object.entries(a.change)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(' ')}`;
+    case 'addAddress':
+      return `add address ${cidr(a.address)} to ${a.link}${where(a.netns)}`;
+    case 'deleteAddress':
+      return `delete address ${cidr(a.address)} from ${a.link}${where(a.netns)}`;
+    case 'addRoute':
+      return `add route ${a.route.destination} via ${a.route.gateway} dev ${a.link}${where(a.netns)}`;
+    case 'deleteLink':
+      return `delete link ${a.link}${where(a.netns)}`;
+    case 'setSysctl':
+      return `set sysctl ${a.key.replaceAll('/', '.')}=${a.value}`;
+    case 'replaceFirewall':
+      return `write nft table inet tnet (${a.table.rules.length} rules)`;
+    case 'deleteFirewall':
+      return 'delete nft table inet tnet';
+  }
+};

@@ -1,0 +1,149 @@
+/**
+ * Executes a plan's actions in order. Every object this pass creates is remembered with how to
+ * remove it; if an action fails, those are removed in reverse order and the error is rethrown,
+ * so a failed pass leaves the kernel as it found it (sysctls aside: they are host-wide and only
+ * ever switched on, as Docker does).
+ */
+import { TnetError } from '../errors.js';
+import { deleteTableCommands, replaceTableCommands } from '../firewall/encode.js';
+import type { Kernel, NetlinkSession, NetnsHandle } from '../kernel/types.js';
+import type { Action } from './actions.js';
+import { describeAction } from './actions.js';
+
+type Undo = () => Promise<void>;
+
+/** Netlink sessions per container namespace, opened on first use within one pass. */
+class Sessions {
+  private readonly open = new Map<string, { handle: NetnsHandle; session: NetlinkSession }>();
+  constructor(private readonly kernel: Kernel) {}
+
+  get(netns: string | undefined): NetlinkSession {
+    if (netns === undefined) return this.kernel.host;
+    let entry = this.open.get(netns);
+    if (!entry) {
+      const handle = this.kernel.openNetns(netns);
+      entry = { handle, session: this.kernel.sessionIn(handle) };
+      this.open.set(netns, entry);
+    }
+    return entry.session;
+  }
+
+  handle(netns: string): NetnsHandle {
+    this.get(netns);
+    const entry = this.open.get(netns);
+    if (!entry) throw new TnetError('internal', `no session for ${netns}`);
+    return entry.handle;
+  }
+
+  /** Link indexes by name per namespace, read with one dump and kept current by this pass. */
+  private readonly indexes = new Map<string | undefined, Map<string, number>>();
+
+  async indexOf(netns: string | undefined, name: string): Promise<number | undefined> {
+    let names = this.indexes.get(netns);
+    if (!names || !names.has(name)) {
+      names = new Map((await this.get(netns).listLinks()).map((l) => [l.name, l.index]));
+      this.indexes.set(netns, names);
+    }
+    return names.get(name);
+  }
+
+  async requireIndex(netns: string | undefined, name: string): Promise<number> {
+    const index = await this.indexOf(netns, name);
+    if (index === undefined) throw new TnetError('notFound', `link ${name} not found${netns ? ` in ${netns}` : ''}`, { target: name });
+    return index;
+  }
+
+  remember(netns: string | undefined, name: string, index: number): void {
+    this.indexes.get(netns)?.set(name, index);
+  }
+
+  forget(netns: string | undefined, name: string): void {
+    this.indexes.get(netns)?.delete(name);
+  }
+
+  close(): void {
+    for (const { handle, session } of this.open.values()) {
+      session.close();
+      handle.close();
+    }
+    this.open.clear();
+  }
+}
+
+const run = async (kernel: Kernel, s: Sessions, a: Action): Promise<Undo | undefined> => {
+  switch (a.do) {
+    case 'createBridge': {
+      const link = await kernel.host.createBridge(a.name, { mtu: a.mtu, alias: a.alias });
+      s.remember(undefined, link.name, link.index);
+      return () => kernel.host.deleteLink(link.index);
+    }
+    case 'createVeth': {
+      const masterIndex = await s.requireIndex(undefined, a.master);
+      const peer = { name: a.peer.name, netns: s.handle(a.netns), mtu: a.peer.mtu, mac: a.peer.mac };
+      const link = await kernel.host.createVethPair(a.name, { mtu: a.mtu, alias: a.alias, masterIndex }, peer);
+      s.remember(undefined, link.name, link.index);
+      return () => kernel.host.deleteLink(link.index);
+    }
+    case 'setLink': {
+      const { master, ...rest } = a.change;
+      const masterIndex = master === undefined ? {} : { masterIndex: await s.requireIndex(undefined, master) };
+      await s.get(a.netns).setLink(await s.requireIndex(a.netns, a.link), { ...rest, ...masterIndex });
+      return undefined;
+    }
+    case 'addAddress': {
+      const session = s.get(a.netns);
+      const index = await s.requireIndex(a.netns, a.link);
+      const { family, address, prefixLength } = a.address;
+      await session.addAddress(index, family, address, prefixLength);
+      return () => session.deleteAddress(index, family, address, prefixLength);
+    }
+    case 'deleteAddress': {
+      const { family, address, prefixLength } = a.address;
+      await s.get(a.netns).deleteAddress(await s.requireIndex(a.netns, a.link), family, address, prefixLength);
+      return undefined;
+    }
+    case 'addRoute': {
+      const session = s.get(a.netns);
+      const route = { ...a.route, outIndex: await s.requireIndex(a.netns, a.link) };
+      await session.addRoute(route);
+      return () => session.deleteRoute(route);
+    }
+    case 'deleteLink': {
+      const index = await s.indexOf(a.netns, a.link);
+      if (index !== undefined) await s.get(a.netns).deleteLink(index);
+      s.forget(a.netns, a.link);
+      return undefined;
+    }
+    case 'setSysctl':
+      kernel.writeSysctl(kernel.hostNetns, a.key, a.value);
+      return undefined;
+    case 'replaceFirewall':
+      kernel.nft.run(replaceTableCommands(a.table));
+      return undefined;
+    case 'deleteFirewall':
+      kernel.nft.run(deleteTableCommands());
+      return undefined;
+  }
+};
+
+export const applyActions = async (kernel: Kernel, actions: readonly Action[]): Promise<void> => {
+  const sessions = new Sessions(kernel);
+  const undos: Undo[] = [];
+  try {
+    for (const action of actions) {
+      let undo: Undo | undefined;
+      try {
+        undo = await run(kernel, sessions, action);
+      } catch (e) {
+        const kind = e instanceof TnetError ? e.kind : 'kernel';
+        throw new TnetError(kind, `${describeAction(action)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }
+      if (undo) undos.push(undo);
+    }
+  } catch (e) {
+    for (const undo of undos.reverse()) await undo().catch(() => undefined); // best effort: the original error matters
+    throw e;
+  } finally {
+    sessions.close();
+  }
+};

@@ -1,0 +1,165 @@
+/**
+ * The planner: desired state + observed kernel state -> ordered actions. Pure, so every drift
+ * case is a unit test. Order: parents before children on create (bridge, then veths, then what
+ * lives on them), children before parents on delete, firewall last (one atomic transaction).
+ * It never plans a change to a link that does not carry our owner tag; such a clash is a problem.
+ */
+import type { DesiredAddress, DesiredBridge, EndpointObjects } from '../drivers/types.js';
+import { signatureOf } from '../firewall/encode.js';
+import { renderFirewall } from '../firewall/render.js';
+import type { LinkState } from '../kernel/types.js';
+import { OWNER_ALIAS_PREFIX } from '../model/names.js';
+import type { Action } from './actions.js';
+import type { DesiredNetwork } from './desired.js';
+import type { ObservedEndpoint, ObservedHost, ObservedNamespace } from './observed.js';
+
+export interface Plan {
+  readonly actions: readonly Action[];
+  /** Clashes with objects tnet does not own; the pass must not run while there are any. */
+  readonly problems: readonly string[];
+  /** Things worth saying that need no action (e.g. a container namespace that is gone). */
+  readonly notes: readonly string[];
+}
+
+const isOurs = (l: LinkState): boolean => l.alias?.startsWith(OWNER_ALIAS_PREFIX) ?? false;
+const isLinkLocal = (address: string): boolean => address.toLowerCase().startsWith('fe80:');
+const sameAddress = (a: DesiredAddress, b: { family: number; address: string; prefixLength: number }): boolean =>
+  a.family === b.family && a.address === b.address && a.prefixLength === b.prefixLength;
+
+class Planner {
+  readonly actions: Action[] = [];
+  readonly problems: string[] = [];
+  readonly notes: string[] = [];
+
+  /** Addresses on a link: adds the missing ones, removes the ones tnet did not ask for. */
+  addresses(ns: ObservedNamespace, link: LinkState, want: readonly DesiredAddress[], netns?: string): void {
+    const have = ns.addresses.filter((a) => a.linkIndex === link.index && !isLinkLocal(a.address));
+    for (const a of want) {
+      if (!have.some((h) => sameAddress(a, h))) this.actions.push({ do: 'addAddress', link: link.name, address: a, ...at(netns) });
+    }
+    for (const h of have) {
+      if (!want.some((a) => sameAddress(a, h))) {
+        const address = { family: h.family, address: h.address, prefixLength: h.prefixLength };
+        this.actions.push({ do: 'deleteAddress', link: link.name, address, ...at(netns) });
+      }
+    }
+  }
+
+  bridge(host: ObservedNamespace, want: DesiredBridge): void {
+    const link = host.links.find((l) => l.name === want.name);
+    if (!link) {
+      this.actions.push({ do: 'createBridge', name: want.name, mtu: want.mtu, alias: want.alias });
+      this.actions.push({ do: 'setLink', link: want.name, change: { up: true } });
+      for (const address of want.addresses) this.actions.push({ do: 'addAddress', link: want.name, address });
+      return;
+    }
+    if (link.alias !== want.alias || link.kind !== 'bridge') {
+      this.problems.push(`link ${want.name} already exists and was not created by tnet for this network; choose another bridge name`);
+      return;
+    }
+    if (link.mtu !== want.mtu) this.actions.push({ do: 'setLink', link: link.name, change: { mtu: want.mtu } });
+    if (!link.up) this.actions.push({ do: 'setLink', link: link.name, change: { up: true } });
+    this.addresses(host, link, want.addresses);
+  }
+
+  endpoint(host: ObservedNamespace, label: string, want: EndpointObjects, seen: ObservedEndpoint): void {
+    if (want.kind === 'shareHost') return;
+    if (seen.state === 'netnsGone') {
+      this.notes.push(`endpoint ${label}: namespace ${want.netns} is gone; disconnect it to free its address`);
+      return;
+    }
+    if (want.kind === 'loopbackOnly') {
+      if (seen.state === 'present') this.loopbackUp(seen.ns, want.netns);
+      return;
+    }
+    const hostLink = host.links.find((l) => l.name === want.hostVeth.name);
+    const bridge = host.links.find((l) => l.name === want.hostVeth.master);
+    if (hostLink && hostLink.alias !== want.hostVeth.alias) {
+      this.problems.push(`link ${hostLink.name} already exists and was not created by tnet for endpoint ${label}`);
+      return;
+    }
+    const peer = seen.state === 'present' ? seen.ns.links.find((l) => l.name === want.container.ifname) : undefined;
+    if (!hostLink || (seen.state === 'present' && !peer)) {
+      if (peer) {
+        this.problems.push(`namespace ${want.netns} already has an interface named ${peer.name} that tnet did not create; choose another --ifname`);
+        return;
+      }
+      if (hostLink) this.actions.push({ do: 'deleteLink', link: hostLink.name }); // its peer went missing
+      this.createVeth(want);
+      return;
+    }
+    if (bridge && hostLink.masterIndex !== bridge.index) this.actions.push({ do: 'setLink', link: hostLink.name, change: { master: bridge.name } });
+    if (hostLink.mtu !== want.hostVeth.mtu) this.actions.push({ do: 'setLink', link: hostLink.name, change: { mtu: want.hostVeth.mtu } });
+    if (!hostLink.up) this.actions.push({ do: 'setLink', link: hostLink.name, change: { up: true } });
+    if (seen.state === 'present' && peer) this.container(seen.ns, peer, want);
+  }
+
+  private createVeth(want: Extract<EndpointObjects, { kind: 'veth' }>): void {
+    const { hostVeth, container, netns } = want;
+    this.actions.push({
+      do: 'createVeth', name: hostVeth.name, mtu: hostVeth.mtu, alias: hostVeth.alias, master: hostVeth.master, netns,
+      peer: { name: container.ifname, mac: container.mac, mtu: container.mtu },
+    });
+    this.actions.push({ do: 'setLink', link: hostVeth.name, change: { up: true } });
+    this.actions.push({ do: 'setLink', netns, link: 'lo', change: { up: true } });
+    this.actions.push({ do: 'setLink', netns, link: container.ifname, change: { up: true } });
+    for (const address of container.addresses) this.actions.push({ do: 'addAddress', netns, link: container.ifname, address });
+    for (const route of container.routes) this.actions.push({ do: 'addRoute', netns, link: container.ifname, route });
+  }
+
+  private container(ns: ObservedNamespace, peer: LinkState, want: Extract<EndpointObjects, { kind: 'veth' }>): void {
+    const { container, netns } = want;
+    this.loopbackUp(ns, netns);
+    if (peer.mac !== container.mac) this.actions.push({ do: 'setLink', netns, link: peer.name, change: { mac: container.mac } });
+    if (peer.mtu !== container.mtu) this.actions.push({ do: 'setLink', netns, link: peer.name, change: { mtu: container.mtu } });
+    if (!peer.up) this.actions.push({ do: 'setLink', netns, link: peer.name, change: { up: true } });
+    this.addresses(ns, peer, container.addresses, netns);
+    for (const route of container.routes) {
+      const present = ns.routes.some(
+        (r) => r.destination === route.destination && r.gateway === route.gateway && r.outIndex === peer.index,
+      );
+      if (!present) this.actions.push({ do: 'addRoute', netns, link: peer.name, route });
+    }
+  }
+
+  private loopbackUp(ns: ObservedNamespace, netns: string): void {
+    const lo = ns.links.find((l) => l.name === 'lo');
+    if (lo && !lo.up) this.actions.push({ do: 'setLink', netns, link: 'lo', change: { up: true } });
+  }
+}
+
+const at = (netns: string | undefined): { netns?: string } => (netns === undefined ? {} : { netns });
+
+export const planHost = (desired: readonly DesiredNetwork[], observed: ObservedHost): Plan => {
+  const p = new Planner();
+  const wanted = new Set(
+    desired.flatMap(({ objects, endpoints }) => [
+      ...(objects.bridge ? [objects.bridge.name] : []),
+      ...endpoints.flatMap(({ objects: e }) => (e.kind === 'veth' ? [e.hostVeth.name] : [])),
+    ]),
+  );
+  // Ours but no longer wanted, first so their names are free: endpoints' veths before bridges.
+  const stale = observed.host.links.filter((l) => isOurs(l) && !wanted.has(l.name));
+  const isEndpointLink = (l: LinkState): boolean => (l.alias ?? '').split(':').length > 2;
+  for (const l of [...stale.filter(isEndpointLink), ...stale.filter((l) => !isEndpointLink(l))]) {
+    p.actions.push({ do: 'deleteLink', link: l.name });
+  }
+  for (const { objects } of desired) if (objects.bridge) p.bridge(observed.host, objects.bridge);
+  const sysctls = new Map(desired.flatMap(({ objects }) => objects.sysctls.map((s) => [s.key, s.value] as const)));
+  for (const [key, value] of sysctls) {
+    if (observed.sysctls.get(key) !== value) p.actions.push({ do: 'setSysctl', key, value });
+  }
+  for (const { network, endpoints } of desired) {
+    for (const { endpoint, objects } of endpoints) {
+      const seen = observed.endpoints.get(endpoint.id) ?? { state: 'notObserved' };
+      p.endpoint(observed.host, `${network.name}/${endpoint.netns}`, objects, seen);
+    }
+  }
+  const table = renderFirewall(desired.flatMap(({ objects }) => (objects.firewall ? [objects.firewall] : [])));
+  if (table === undefined) {
+    if (observed.firewall !== undefined) p.actions.push({ do: 'deleteFirewall' });
+  } else if (observed.firewall !== signatureOf(table)) {
+    p.actions.push({ do: 'replaceFirewall', table });
+  }
+  return { actions: p.actions, problems: p.problems, notes: p.notes };
+};

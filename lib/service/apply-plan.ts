@@ -1,0 +1,99 @@
+/**
+ * The declarative front door's plan: a spec file against what the store records. Pure. Networks
+ * a file created carry the label APPLIED_FROM_LABEL = the file's path, so removing a network from
+ * that file deletes it, while networks made by hand or by other files are left alone.
+ */
+import type { SpecFile } from '../model/spec-file.js';
+import type { Endpoint, EndpointRequest, Network, NetworkRequest } from '../model/types.js';
+import { netnsPathOf } from '../model/netns-ref.js';
+
+export const APPLIED_FROM_LABEL = 'tnet.applied-from';
+
+export type SpecChange =
+  | { readonly op: 'createNetwork'; readonly request: NetworkRequest }
+  | { readonly op: 'replaceNetwork'; readonly request: NetworkRequest; readonly current: Network; readonly why: string }
+  | { readonly op: 'deleteNetwork'; readonly current: Network }
+  | { readonly op: 'connect'; readonly request: EndpointRequest }
+  | { readonly op: 'reconnect'; readonly request: EndpointRequest; readonly current: Endpoint; readonly why: string }
+  | { readonly op: 'disconnect'; readonly current: Endpoint };
+
+export const describeChange = (c: SpecChange): string => {
+  switch (c.op) {
+    case 'createNetwork':
+      return `+ network ${c.request.name} (${c.request.driver}): create`;
+    case 'replaceNetwork':
+      return `-/+ network ${c.current.name}: replace (${c.why})`;
+    case 'deleteNetwork':
+      return `- network ${c.current.name}: delete`;
+    case 'connect':
+      return `+ endpoint ${c.request.netns} on ${c.request.network}: connect`;
+    case 'reconnect':
+      return `-/+ endpoint ${c.current.netns} on ${c.current.network}: reconnect (${c.why})`;
+    case 'disconnect':
+      return `- endpoint ${c.current.netns} on ${c.current.network}: disconnect`;
+  }
+};
+
+const sameOrUnset = (want: string | number | boolean | undefined, have: string | number | boolean | undefined): boolean =>
+  want === undefined || want === have;
+
+/** Why a recorded network does not match its request, or undefined when it does. */
+const networkDrift = (req: NetworkRequest, cur: Network): string | undefined => {
+  const checks: Array<[string, boolean]> = [
+    ['driver', req.driver === cur.driver],
+    ['subnet', sameOrUnset(req.ipv4?.subnet, cur.ipv4?.subnet)],
+    ['gateway', sameOrUnset(req.ipv4?.gateway, cur.ipv4?.gateway)],
+    ['ip range', sameOrUnset(req.ipv4?.ipRange, cur.ipv4?.ipRange)],
+    ['ipv6', (req.ipv6 !== undefined) === (cur.ipv6 !== undefined)],
+    ['ipv6 subnet', sameOrUnset(req.ipv6?.subnet, cur.ipv6?.subnet)],
+    ['internal', (req.internal ?? false) === cur.internal],
+    ['mtu', sameOrUnset(req.mtu, cur.mtu)],
+    ['bridge name', req.options?.bridgeName === cur.options.bridgeName],
+    ['labels', JSON.stringify(req.labels ?? {}) === JSON.stringify(cur.labels)],
+  ];
+  const changed = checks.filter(([, same]) => !same).map(([what]) => what);
+  return changed.length === 0 ? undefined : `${changed.join(', ')} changed`;
+};
+
+const endpointDrift = (req: EndpointRequest, cur: Endpoint): string | undefined => {
+  const checks: Array<[string, boolean]> = [
+    ['ifname', sameOrUnset(req.ifname, cur.ifname)],
+    ['ip', sameOrUnset(req.ipv4, cur.ipv4)],
+    ['ip6', sameOrUnset(req.ipv6, cur.ipv6)],
+    ['mac', sameOrUnset(req.mac, cur.mac)],
+    ['aliases', JSON.stringify(req.aliases ?? []) === JSON.stringify(cur.aliases)],
+  ];
+  const changed = checks.filter(([, same]) => !same).map(([what]) => what);
+  return changed.length === 0 ? undefined : `${changed.join(', ')} changed`;
+};
+
+/** Adds the source label that lets a later apply of the same file delete what it no longer lists. */
+export const labelledRequest = (req: NetworkRequest, source: string): NetworkRequest => ({
+  ...req,
+  labels: { ...req.labels, [APPLIED_FROM_LABEL]: source },
+});
+
+export const planSpec = (spec: SpecFile, source: string, networks: readonly Network[], endpoints: readonly Endpoint[]): SpecChange[] => {
+  const changes: SpecChange[] = [];
+  const listed = new Set(spec.networks.map((n) => n.request.name));
+  for (const n of networks) {
+    if (n.labels[APPLIED_FROM_LABEL] === source && !listed.has(n.name)) changes.push({ op: 'deleteNetwork', current: n });
+  }
+  for (const entry of spec.networks) {
+    const request = labelledRequest(entry.request, source);
+    const current = networks.find((n) => n.name === request.name);
+    const why = current && networkDrift(request, current);
+    if (!current) changes.push({ op: 'createNetwork', request });
+    else if (why) changes.push({ op: 'replaceNetwork', request, current, why });
+    const attached = current && !why ? endpoints.filter((e) => e.network === current.name && e.owner.kind === 'cli') : [];
+    const wanted = new Set(entry.endpoints.map((e) => netnsPathOf(e.netns)));
+    for (const e of attached) if (!wanted.has(e.netns)) changes.push({ op: 'disconnect', current: e });
+    for (const req of entry.endpoints) {
+      const cur = attached.find((e) => e.netns === netnsPathOf(req.netns));
+      const drift = cur && endpointDrift(req, cur);
+      if (!cur) changes.push({ op: 'connect', request: req });
+      else if (drift) changes.push({ op: 'reconnect', request: req, current: cur, why: drift });
+    }
+  }
+  return changes;
+};

@@ -1,0 +1,103 @@
+/** Attaching and detaching namespaces: record the endpoint, reconcile it, undo both on failure. */
+import { driverFor } from '../drivers/registry.js';
+import { TnetError } from '../errors.js';
+import { allocateAddress } from '../ipam/allocate.js';
+import { isSameNetns } from '../kernel/netns-identity.js';
+import { validateEndpointAgainstNetwork } from '../model/endpoint-request.js';
+import { endpointIdFor, macFor, validateIfname } from '../model/names.js';
+import { netnsPathOf } from '../model/netns-ref.js';
+import type { Endpoint, EndpointOwner, EndpointRequest, IpFamily, Network } from '../model/types.js';
+import type { ServiceContext } from './context.js';
+import { NO_ENDPOINTS, syncHost } from './sync.js';
+
+/** Opens the namespace to prove it exists and to learn its canonical path. */
+const resolveNetns = (ctx: ServiceContext, network: Network, ref: string): string => {
+  const handle = ctx.kernel.openNetns(ref);
+  try {
+    if (!driverFor(network.driver).allowsSeparateNetns && !isSameNetns(handle, ctx.kernel.hostNetns)) {
+      throw new TnetError('invalidInput',
+        `network ${network.name} uses the ${network.driver} driver: its containers share the host's own network namespace, so ${ref} cannot be connected to it; run the container in the host namespace instead`,
+        { target: ref });
+    }
+    return handle.path;
+  } finally {
+    handle.close();
+  }
+};
+
+/** Like Docker: eth0 for the first network of a namespace, then eth1, eth2… */
+const nextIfname = (taken: ReadonlySet<string>): string => {
+  for (let i = 0; ; i++) if (!taken.has(`eth${i}`)) return `eth${i}`;
+};
+
+const allocate = (network: Network, family: IpFamily, peers: readonly Endpoint[], requested: string | undefined): string | undefined => {
+  const cfg = family === 4 ? network.ipv4 : network.ipv6;
+  if (cfg === undefined || !driverFor(network.driver).hasIpam) return undefined;
+  const taken = new Set(peers.flatMap((e) => [e.ipv4, e.ipv6].filter((a): a is string => a !== undefined)));
+  return allocateAddress(cfg, family, taken, requested);
+};
+
+export const connectLocked = async (ctx: ServiceContext, request: EndpointRequest, owner: EndpointOwner): Promise<Endpoint> => {
+  const network = await ctx.repo.requireNetwork(request.network);
+  validateEndpointAgainstNetwork(request, network);
+  const netns = resolveNetns(ctx, network, request.netns);
+  const all = await ctx.repo.listEndpoints();
+  const peers = all.filter((e) => e.network === network.name);
+  const already = peers.find((e) => e.netns === netns);
+  if (already) {
+    throw new TnetError('exists', `${netns} is already connected to network ${network.name} (as ${already.ifname})`, { target: netns });
+  }
+  const inNetns = all.filter((e) => e.netns === netns);
+  const ifname = request.ifname ?? nextIfname(new Set(inNetns.map((e) => e.ifname)));
+  validateIfname(ifname, 'interface name');
+  const clash = inNetns.find((e) => e.ifname === ifname);
+  if (clash) throw new TnetError('conflict', `${netns} already has ${ifname} from network ${clash.network}; choose another --ifname`, { target: ifname });
+
+  const id = endpointIdFor(network.id, netns, ifname);
+  const ipv4 = allocate(network, 4, peers, request.ipv4);
+  const ipv6 = allocate(network, 6, peers, request.ipv6);
+  const endpoint: Endpoint = {
+    id,
+    network: network.name,
+    netns,
+    ifname,
+    ...(ipv4 === undefined ? {} : { ipv4 }),
+    ...(ipv6 === undefined ? {} : { ipv6 }),
+    mac: request.mac ?? macFor(id),
+    aliases: request.aliases ?? [],
+    owner,
+  };
+  await ctx.repo.addEndpoint(endpoint);
+  try {
+    await syncHost(ctx, { scope: new Set([id]) });
+  } catch (e) {
+    await ctx.repo.removeEndpoint(endpoint);
+    throw e;
+  }
+  return endpoint;
+};
+
+export const connect = (ctx: ServiceContext, request: EndpointRequest, owner: EndpointOwner = { kind: 'cli' }): Promise<Endpoint> =>
+  ctx.repo.withHostLock(() => connectLocked(ctx, request, owner));
+
+/** Finds the endpoint of a namespace on a network; the namespace itself may already be gone. */
+export const findEndpoint = async (ctx: ServiceContext, networkName: string, netnsRef: string): Promise<Endpoint> => {
+  await ctx.repo.requireNetwork(networkName);
+  const path = netnsPathOf(netnsRef);
+  const found = (await ctx.repo.listEndpoints(networkName)).find((e) => e.netns === path);
+  if (!found) throw new TnetError('notFound', `${netnsRef} is not connected to network ${networkName}`, { target: netnsRef });
+  return found;
+};
+
+/** Removes the endpoint's record; the reconcile pass then deletes its veth (ours, no longer wanted). */
+export const disconnectLocked = async (ctx: ServiceContext, endpoint: Endpoint): Promise<void> => {
+  await ctx.repo.removeEndpoint(endpoint);
+  await syncHost(ctx, { scope: NO_ENDPOINTS });
+};
+
+export const disconnect = (ctx: ServiceContext, networkName: string, netnsRef: string): Promise<Endpoint> =>
+  ctx.repo.withHostLock(async () => {
+    const endpoint = await findEndpoint(ctx, networkName, netnsRef);
+    await disconnectLocked(ctx, endpoint);
+    return endpoint;
+  });

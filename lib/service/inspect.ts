@@ -1,0 +1,39 @@
+/** What `tnet inspect` shows: the record, its endpoints, and the kernel objects behind them. */
+import { driverFor } from '../drivers/registry.js';
+import type { LinkState } from '../kernel/types.js';
+import type { Endpoint, Network } from '../model/types.js';
+import type { ServiceContext } from './context.js';
+
+export interface LinkReport {
+  readonly name: string;
+  readonly present: boolean;
+  readonly up?: boolean;
+  readonly mtu?: number;
+}
+
+export interface NetworkReport {
+  readonly network: Network;
+  readonly endpoints: ReadonlyArray<Endpoint & { readonly hostLink?: LinkReport }>;
+  readonly kernel: { readonly bridge?: LinkReport };
+}
+
+const linkReport = (links: readonly LinkState[], name: string): LinkReport => {
+  const l = links.find((x) => x.name === name);
+  return l ? { name, present: true, up: l.up, mtu: l.mtu } : { name, present: false };
+};
+
+export const inspectNetworks = async (ctx: ServiceContext, names: readonly string[]): Promise<NetworkReport[]> => {
+  const networks = await Promise.all(names.map((n) => ctx.repo.requireNetwork(n)));
+  const links = await ctx.kernel.host.listLinks();
+  return Promise.all(
+    networks.map(async (network) => {
+      const driver = driverFor(network.driver);
+      const objects = driver.network(network);
+      const endpoints = (await ctx.repo.listEndpoints(network.name)).map((e) => {
+        const eo = driver.endpoint(network, e);
+        return eo.kind === 'veth' ? { ...e, hostLink: linkReport(links, eo.hostVeth.name) } : e;
+      });
+      return { network, endpoints, kernel: objects.bridge ? { bridge: linkReport(links, objects.bridge.name) } : {} };
+    }),
+  );
+};

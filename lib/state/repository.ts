@@ -1,0 +1,100 @@
+/**
+ * Typed access to tnet's records in a Store. Key layout (one prefix per host scope so several
+ * lab hosts can share one etcd later):
+ *   tnet/networks/<name>                  -> Network
+ *   tnet/endpoints/<network>/<endpointId> -> Endpoint
+ *   tnet/addresses/<network>/<address>    -> endpointId (a reservation: create-if-absent makes
+ *                                           an address unique even without the host lock)
+ */
+import { TnetError } from '../errors.js';
+import type { Endpoint, Network } from '../model/types.js';
+import type { Store, WriteOp } from '../store/types.js';
+
+const ROOT = 'tnet';
+const networkKey = (name: string): string => `${ROOT}/networks/${name}`;
+const endpointsPrefix = (network: string): string => `${ROOT}/endpoints/${network}/`;
+const endpointKey = (e: Pick<Endpoint, 'network' | 'id'>): string => `${endpointsPrefix(e.network)}${e.id}`;
+const addressesPrefix = (network: string): string => `${ROOT}/addresses/${network}/`;
+const addressKey = (network: string, address: string): string => `${addressesPrefix(network)}${address}`;
+
+const addressesOf = (e: Endpoint): string[] => [e.ipv4, e.ipv6].filter((a): a is string => a !== undefined);
+
+const parse = <T>(value: string): T => JSON.parse(value) as T;
+
+export interface StateRepository {
+  listNetworks(): Promise<Network[]>;
+  getNetwork(name: string): Promise<Network | undefined>;
+  requireNetwork(name: string): Promise<Network>;
+  listEndpoints(network?: string): Promise<Endpoint[]>;
+  /** Records a network; 'exists' when the name is taken. */
+  createNetwork(network: Network): Promise<void>;
+  /** Removes a network and every record under it. */
+  deleteNetwork(name: string): Promise<void>;
+  /** Records an endpoint and reserves its addresses; 'conflict' when one is taken meanwhile. */
+  addEndpoint(endpoint: Endpoint): Promise<void>;
+  removeEndpoint(endpoint: Endpoint): Promise<void>;
+  /** Serialises changes to this host's state and kernel objects across processes. */
+  withHostLock<T>(fn: () => Promise<T>): Promise<T>;
+  readonly store: Store;
+}
+
+export const createRepository = (store: Store): StateRepository => {
+  const listEndpoints = async (network?: string): Promise<Endpoint[]> =>
+    (await store.list(network === undefined ? `${ROOT}/endpoints/` : endpointsPrefix(network))).map((v) => parse<Endpoint>(v.value));
+
+  const getNetwork = async (name: string): Promise<Network | undefined> => {
+    const v = await store.get(networkKey(name));
+    return v === undefined ? undefined : parse<Network>(v.value);
+  };
+
+  return {
+    store,
+    listNetworks: async () => (await store.list(`${ROOT}/networks/`)).map((v) => parse<Network>(v.value)),
+    getNetwork,
+    requireNetwork: async (name) => {
+      const n = await getNetwork(name);
+      if (!n) throw new TnetError('notFound', `network ${JSON.stringify(name)} not found (see 'tnet ls')`, { target: name });
+      return n;
+    },
+    listEndpoints,
+
+    createNetwork: async (network) => {
+      const ok = await store.commit([{ key: networkKey(network.name), absent: true }], [
+        { op: 'put', key: networkKey(network.name), value: JSON.stringify(network) },
+      ]);
+      if (!ok) throw new TnetError('exists', `network ${JSON.stringify(network.name)} already exists`, { target: network.name });
+    },
+
+    deleteNetwork: async (name) => {
+      const keys = [
+        networkKey(name),
+        ...(await store.list(endpointsPrefix(name))).map((v) => v.key),
+        ...(await store.list(addressesPrefix(name))).map((v) => v.key),
+      ];
+      await store.commit([], keys.map((key): WriteOp => ({ op: 'delete', key })));
+    },
+
+    addEndpoint: async (endpoint) => {
+      const reservations = addressesOf(endpoint).map((a) => addressKey(endpoint.network, a));
+      const ok = await store.commit(
+        [endpointKey(endpoint), ...reservations].map((key) => ({ key, absent: true as const })),
+        [
+          { op: 'put', key: endpointKey(endpoint), value: JSON.stringify(endpoint) },
+          ...reservations.map((key): WriteOp => ({ op: 'put', key, value: endpoint.id })),
+        ],
+      );
+      if (!ok) {
+        throw new TnetError('conflict', `endpoint for ${endpoint.netns} on network ${endpoint.network} or one of its addresses (${addressesOf(endpoint).join(', ')}) is already taken`);
+      }
+    },
+
+    removeEndpoint: async (endpoint) => {
+      await store.commit([], [
+        { op: 'delete', key: endpointKey(endpoint) },
+        ...addressesOf(endpoint).map((a): WriteOp => ({ op: 'delete', key: addressKey(endpoint.network, a) })),
+      ]);
+    },
+
+    withHostLock: (fn) => store.withLock('host', fn),
+  };
+};
