@@ -57,7 +57,7 @@ export const addrOps = (r: Rtnl): AddrOps => {
   };
 
   const listRoutes = async (family: IpFamily): Promise<RouteState[]> => {
-    const msgs = await attempt('list routes', `IPv${family}`, () => socket.getRoutes({ family: afOf(family) }, undefined, opts));
+    const msgs = await attempt(r, 'list routes', `IPv${family}`, () => socket.getRoutes({ family: afOf(family) }, undefined, opts));
     // Main table, unicast only: local/broadcast/multicast routes are the kernel's own business.
     return (msgs ?? [])
       .filter((m) => (m.attrs.table ?? m.data.table) === RT_TABLE_MAIN && enumValue(nl.rt.RouteType, m.data.type) === 1)
@@ -67,7 +67,7 @@ export const addrOps = (r: Rtnl): AddrOps => {
   return {
     async listAddresses(family) {
       const filter = family === undefined ? {} : { family: afOf(family) };
-      const msgs = await attempt('list addresses', family ? `IPv${family}` : 'all', () => socket.getAddresses(filter, undefined, opts));
+      const msgs = await attempt(r, 'list addresses', family ? `IPv${family}` : 'all', () => socket.getAddresses(filter, undefined, opts));
       return (msgs ?? [])
         .filter((m) => m.data.family === AF_INET || m.data.family === AF_INET6)
         .flatMap((m): AddressState[] => {
@@ -82,12 +82,12 @@ export const addrOps = (r: Rtnl): AddrOps => {
       const { data, attrs, target } = addrMsg(linkIndex, family, address, prefixLength);
       // nodad: our addresses are assigned by tnet and unique by construction; DAD would only delay them.
       if (family === 6) data.flags = { nodad: true };
-      await attempt('add address', target, () => socket.newAddress(data, attrs, { ...opts, flags: createExcl(nl) }), ['EEXIST']);
+      await attempt(r, 'add address', target, () => socket.newAddress(data, attrs, { ...opts, flags: createExcl(nl) }), ['EEXIST']);
     },
 
     async deleteAddress(linkIndex, family, address, prefixLength) {
       const { data, attrs, target } = addrMsg(linkIndex, family, address, prefixLength);
-      await attempt('delete address', target, () => socket.delAddress(data, attrs, opts), ['EADDRNOTAVAIL', 'ENODEV', 'ENOENT']);
+      await attempt(r, 'delete address', target, () => socket.delAddress(data, attrs, opts), ['EADDRNOTAVAIL', 'ENODEV', 'ENOENT']);
     },
 
     listRoutes,
@@ -96,7 +96,7 @@ export const addrOps = (r: Rtnl): AddrOps => {
       const { data, attrs, destination, gateway, target } = routeMsg(route);
       Object.assign(data, { protocol: 'BOOT', type: 'UNICAST', scope: gateway ? 'UNIVERSE' : 'LINK' });
       try {
-        await attempt('add route', target, () => socket.newRoute(data, attrs, { ...opts, flags: createExcl(nl) }));
+        await attempt(r, 'add route', target, () => socket.newRoute(data, attrs, { ...opts, flags: createExcl(nl) }));
       } catch (e) {
         if (!isTnetError(e, 'exists')) throw e;
         // EEXIST only says "a route to this destination"; accept it only if it is the same one.
@@ -114,7 +114,7 @@ export const addrOps = (r: Rtnl): AddrOps => {
       const { data, attrs, target } = routeMsg(route);
       // Scope NOWHERE is the kernel's wildcard for "any scope" when matching the route to delete.
       data.scope = 'NOWHERE';
-      await attempt('delete route', target, () => socket.delRoute(data, attrs, opts), ['ESRCH', 'ENOENT', 'ENODEV']);
+      await attempt(r, 'delete route', target, () => socket.delRoute(data, attrs, opts), ['ESRCH', 'ENOENT', 'ENODEV']);
     },
   };
 };

@@ -36,10 +36,10 @@ export const linkOps = (r: Rtnl): LinkOps => {
    */
   const createRaw = async (op: string, name: string, attrs: ifla.LinkAttrs): Promise<LinkState> => {
     const flags = createExcl(nl) | nl.Flags.ECHO;
-    const echoed = await attempt(op, name, () => socket.newLink({}, { ifname: name, ...attrs }, { ...opts, flags }));
+    const echoed = await attempt(r, op, name, () => socket.newLink({}, { ifname: name, ...attrs }, { ...opts, flags }));
     const mine = echoed?.find((m) => m.attrs.ifname === name);
     if (mine) return { ...toLinkState(r, mine), ...(attrs.master ? { masterIndex: attrs.master } : {}) };
-    const [got] = (await attempt(op, name, () => socket.getLink({}, { ifname: name }, opts))) ?? [];
+    const [got] = (await attempt(r, op, name, () => socket.getLink({}, { ifname: name }, opts))) ?? [];
     if (!got) throw new TnetError('kernel', `${op} "${name}": created but not found afterwards`, { op, target: name });
     return toLinkState(r, got);
   };
@@ -54,10 +54,10 @@ export const linkOps = (r: Rtnl): LinkOps => {
     const alias = o.alias;
     if (alias === undefined) return link;
     try {
-      await attempt(op, name, () => socket.setLink({ index: link.index }, { ifalias: alias }, opts));
+      await attempt(r, op, name, () => socket.setLink({ index: link.index }, { ifalias: alias }, opts));
     } catch (e) {
       // Best effort: the caller gets the alias error, which is the one that explains the failure.
-      await socket.delLink({ index: link.index }, {}, opts).catch(() => undefined);
+      await r.exclusive(() => socket.delLink({ index: link.index }, {}, opts)).catch(() => undefined);
       throw e;
     }
     return { ...link, alias };
@@ -65,7 +65,7 @@ export const linkOps = (r: Rtnl): LinkOps => {
 
   return {
     async listLinks() {
-      const msgs = await attempt('list links', 'all', () => socket.getLinks(undefined, undefined, opts));
+      const msgs = await attempt(r, 'list links', 'all', () => socket.getLinks(undefined, undefined, opts));
       return (msgs ?? []).map((m) => toLinkState(r, m));
     },
 
@@ -98,11 +98,11 @@ export const linkOps = (r: Rtnl): LinkOps => {
         ...(change.mac !== undefined ? { address: macToBytes(change.mac) } : {}),
         ...(change.alias !== undefined ? { ifalias: change.alias } : {}),
       };
-      await attempt('set link', linkTarget(index), () => socket.setLink(data, attrs, opts));
+      await attempt(r, 'set link', linkTarget(index), () => socket.setLink(data, attrs, opts));
     },
 
     async deleteLink(index) {
-      await attempt('delete link', linkTarget(index), () => socket.delLink({ index }, {}, opts), ['ENODEV']);
+      await attempt(r, 'delete link', linkTarget(index), () => socket.delLink({ index }, {}, opts), ['ENODEV']);
     },
   };
 };

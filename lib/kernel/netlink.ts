@@ -5,7 +5,7 @@
 import { addrOps } from './netlink-addrs.js';
 import { linkOps } from './netlink-links.js';
 import { withNetns } from './netns.js';
-import { netlinkModule } from './rtnl.js';
+import { netlinkModule, serialize } from './rtnl.js';
 import type { NetlinkSession, NetnsHandle } from './types.js';
 
 export const openNetlinkSession = (netns: NetnsHandle): NetlinkSession => {
@@ -14,7 +14,7 @@ export const openNetlinkSession = (netns: NetnsHandle): NetlinkSession => {
   // Without a listener an asynchronous socket error would be thrown at the process; requests
   // already fail on their own (error reply or timeout), so there is nothing more to do here.
   socket.socket.on('error', () => undefined);
-  const r = { nl, socket };
+  const r = { nl, socket, exclusive: serialize() };
   let open = true;
   return {
     ...linkOps(r),

@@ -17,7 +17,23 @@ export const netlinkModule = (): NetlinkModule => (loaded ??= createRequire(impo
 export interface Rtnl {
   readonly nl: NetlinkModule;
   readonly socket: RtNetlinkSocket;
+  /** Runs one request at a time on the socket (see serialize). */
+  readonly exclusive: <T>(call: () => Promise<T>) => Promise<T>;
 }
+
+/**
+ * netlink@0.3.0 keeps one "multipart in progress" slot per socket: a reply that arrives while a
+ * dump is being received cuts the dump short ("Multipart message not terminated properly"), and
+ * the kernel refuses a second concurrent dump (EBUSY). So a session sends one request at a time.
+ */
+export const serialize = (): (<T>(call: () => Promise<T>) => Promise<T>) => {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(call: () => Promise<T>): Promise<T> => {
+    const run = tail.then(call, call);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+};
 
 /** A request that gets no answer (the socket died) fails instead of hanging the caller. */
 export const REQUEST_TIMEOUT_MS = 10_000;
@@ -30,13 +46,14 @@ export const createExcl = (nl: NetlinkModule): number => nl.FlagsNew.CREATE | nl
  * `absent` mean "already gone" and resolve to undefined, which is how deletes stay idempotent.
  */
 export const attempt = async <T>(
+  r: Rtnl,
   op: string,
   target: string,
   call: () => Promise<T>,
   absent: readonly string[] = [],
 ): Promise<T | undefined> => {
   try {
-    return await call();
+    return await r.exclusive(call);
   } catch (e) {
     if (absent.includes(errnoNameOf(e) ?? '')) return undefined;
     throw kernelError(e, op, target);

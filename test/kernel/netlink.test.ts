@@ -104,6 +104,14 @@ describe('netlink session in a test netns', () => {
     expect(inNetns(C1, 'ip', 'route', 'show', 'default')).toContain('via 10.77.0.1 dev eth0');
     await expect(c1.addRoute({ ...route, gateway: '10.77.0.3' })).rejects.toMatchObject({ kind: 'exists' });
 
+    await c1.addAddress(e1.index, 6, 'fd77::2', 64);
+    const route6 = { family: 6 as const, destination: '::/0', gateway: 'fd77:0:0::1', outIndex: e1.index };
+    await c1.addRoute(route6);
+    await c1.addRoute(route6);
+    expect(await c1.listRoutes(6)).toContainEqual(
+      expect.objectContaining({ family: 6, destination: '::/0', gateway: 'fd77::1', outIndex: e1.index }),
+    );
+
     await c1.addRoute({ family: 4, destination: '10.99.0.0/16', gateway: '10.77.0.1', outIndex: e1.index });
     await c1.deleteRoute({ family: 4, destination: '10.99.0.0/16' });
     await c1.deleteRoute({ family: 4, destination: '10.99.0.0/16' });
@@ -113,6 +121,7 @@ describe('netlink session in a test netns', () => {
   it('carries traffic between the two netns over the bridge', () => {
     expect(pings(C1, '10.77.0.3')).toBe(true);
     expect(pings(C1, '10.77.0.1')).toBe(true);
+    expect(pings(C1, 'fd77::1')).toBe(true);
   });
 
   it('deletes links, accepting ones already gone', async () => {
