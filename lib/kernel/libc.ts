@@ -1,0 +1,60 @@
+/**
+ * The few libc calls Node does not expose, bound with koffi. Loaded lazily (createRequire) so
+ * that a CLI snapshot or a command that never touches the kernel does not load the native addon.
+ */
+import { createRequire } from 'node:module';
+import type * as Koffi from 'koffi';
+import { errnoError } from './errno.js';
+
+export const CLONE_NEWNET = 0x40000000;
+export const MS_BIND = 0x1000;
+export const MS_REC = 0x4000;
+export const MS_SHARED = 1 << 20;
+export const MNT_DETACH = 2;
+/** ioctl on an nsfs fd: which CLONE_NEW* type the namespace is (linux/nsfs.h). */
+const NS_GET_NSTYPE = 0xb703;
+
+interface Libc {
+  koffi: typeof Koffi;
+  setns: (fd: number, nstype: number) => number;
+  unshare: (flags: number) => number;
+  mount: (src: string | null, target: string, fstype: string | null, flags: number, data: null) => number;
+  umount2: (target: string, flags: number) => number;
+  ioctl: (fd: number, request: number, arg: number) => number;
+}
+
+let libc: Libc | undefined;
+
+const load = (): Libc => {
+  if (libc) return libc;
+  const koffi = createRequire(import.meta.url)('koffi') as typeof Koffi;
+  const lib = koffi.load('libc.so.6');
+  libc = {
+    koffi,
+    setns: lib.func('int setns(int fd, int nstype)'),
+    unshare: lib.func('int unshare(int flags)'),
+    mount: lib.func('int mount(const char *src, const char *target, const char *fstype, unsigned long flags, const void *data)'),
+    umount2: lib.func('int umount2(const char *target, int flags)'),
+    // ioctl is variadic; every request we make takes no argument, so a fixed 0 is harmless.
+    ioctl: lib.func('int ioctl(int fd, unsigned long request, unsigned long arg)'),
+  };
+  return libc;
+};
+
+/** On -1 reads errno immediately (any later JS may clobber it) and throws a TnetError. */
+const check = (rc: number, op: string, target: string): void => {
+  if (rc === -1) throw errnoError(load().koffi.errno(), op, target);
+};
+
+export const setns = (fd: number, target: string): void => check(load().setns(fd, CLONE_NEWNET), 'setns', target);
+export const unshareNet = (): void => check(load().unshare(CLONE_NEWNET), 'unshare netns', 'current thread');
+/** src null: a propagation change (MS_SHARED…) of target rather than a bind. */
+export const mount = (src: string | null, target: string, flags: number): void =>
+  check(load().mount(src ?? 'none', target, 'none', flags, null), 'mount', target);
+export const umountDetach = (target: string): void => check(load().umount2(target, MNT_DETACH), 'umount', target);
+
+/** The CLONE_NEW* type of the namespace behind fd, or undefined when fd is not a namespace. */
+export const nsTypeOf = (fd: number): number | undefined => {
+  const rc = load().ioctl(fd, NS_GET_NSTYPE, 0);
+  return rc === -1 ? undefined : rc;
+};

@@ -1,0 +1,108 @@
+/** Links over rtnetlink: list, create (bridge, veth with the peer born in its netns), change, delete. */
+import type { ifla, rt } from 'netlink';
+import { TnetError } from '../errors.js';
+import { bytesToMac, macToBytes } from './inet.js';
+import { REQUEST_TIMEOUT_MS, attempt, createExcl, nested, type Rtnl } from './rtnl.js';
+import type { LinkChange, LinkState, NetlinkSession } from './types.js';
+
+type CreateOpts = { mtu: number; alias?: string; masterIndex?: number };
+type LinkOps = Pick<NetlinkSession, 'listLinks' | 'createBridge' | 'createVethPair' | 'setLink' | 'deleteLink'>;
+
+const toLinkState = ({ nl }: Rtnl, m: rt.LinkMessage): LinkState => {
+  const { data, attrs } = m;
+  const kind = attrs.linkinfo ? nl.ifla.parseInfo(attrs.linkinfo).kind : undefined;
+  return {
+    index: data.index ?? 0,
+    name: attrs.ifname ?? '',
+    ...(kind ? { kind } : {}),
+    mtu: attrs.mtu ?? 0,
+    up: data.flags?.up === true,
+    mac: attrs.address ? bytesToMac(attrs.address) : '',
+    ...(attrs.master ? { masterIndex: attrs.master } : {}),
+    ...(attrs.ifalias ? { alias: attrs.ifalias } : {}),
+  };
+};
+
+const linkTarget = (index: number): string => `link #${index}`;
+
+export const linkOps = (r: Rtnl): LinkOps => {
+  const { nl, socket } = r;
+  const opts = { timeout: REQUEST_TIMEOUT_MS };
+
+  /**
+   * Creates a link in one request. ECHO makes the kernel send the new link back in the same
+   * round trip; the follow-up getLink only runs if an older kernel ignores ECHO. The echo is sent
+   * before the kernel applies IFLA_MASTER, hence the merge below.
+   */
+  const createRaw = async (op: string, name: string, attrs: ifla.LinkAttrs): Promise<LinkState> => {
+    const flags = createExcl(nl) | nl.Flags.ECHO;
+    const echoed = await attempt(r, op, name, () => socket.newLink({}, { ifname: name, ...attrs }, { ...opts, flags }));
+    const mine = echoed?.find((m) => m.attrs.ifname === name);
+    if (mine) return { ...toLinkState(r, mine), ...(attrs.master ? { masterIndex: attrs.master } : {}) };
+    const [got] = (await attempt(r, op, name, () => socket.getLink({}, { ifname: name }, opts))) ?? [];
+    if (!got) throw new TnetError('kernel', `${op} "${name}": created but not found afterwards`, { op, target: name });
+    return toLinkState(r, got);
+  };
+
+  /** The kernel ignores IFLA_IFALIAS on create, so the alias is a second request; undone on failure. */
+  const create = async (op: string, name: string, o: CreateOpts, attrs: ifla.LinkAttrs): Promise<LinkState> => {
+    const link = await createRaw(op, name, {
+      ...attrs,
+      mtu: o.mtu,
+      ...(o.masterIndex !== undefined ? { master: o.masterIndex } : {}),
+    });
+    const alias = o.alias;
+    if (alias === undefined) return link;
+    try {
+      await attempt(r, op, name, () => socket.setLink({ index: link.index }, { ifalias: alias }, opts));
+    } catch (e) {
+      // Best effort: the caller gets the alias error, which is the one that explains the failure.
+      await r.exclusive(() => socket.delLink({ index: link.index }, {}, opts)).catch(() => undefined);
+      throw e;
+    }
+    return { ...link, alias };
+  };
+
+  return {
+    async listLinks() {
+      const msgs = await attempt(r, 'list links', 'all', () => socket.getLinks(undefined, undefined, opts));
+      return (msgs ?? []).map((m) => toLinkState(r, m));
+    },
+
+    createBridge(name, o) {
+      return create('create bridge', name, o, { linkinfo: nested(nl, nl.ifla.formatInfo({ kind: 'bridge' })) });
+    },
+
+    createVethPair(name, o, peer) {
+      // The peer is a nested ifinfomsg + attrs; IFLA_NET_NS_FD puts it straight into its netns,
+      // so it never exists under a temporary name or in the wrong namespace.
+      const peerAttrs: ifla.LinkAttrs = {
+        ifname: peer.name,
+        mtu: peer.mtu,
+        netNsFd: peer.netns.fd,
+        ...(peer.mac !== undefined ? { address: macToBytes(peer.mac) } : {}),
+      };
+      const peerMsg = Buffer.concat([nl.rt.formatLink({}), nested(nl, nl.ifla.formatLinkAttrs(peerAttrs))]);
+      const vethData = nested(nl, nl.ifla.formatVethInfo({ peer: peerMsg }));
+      const linkinfo = nested(nl, nl.ifla.formatInfo({ kind: 'veth', data: vethData }));
+      return create('create veth', name, o, { linkinfo });
+    },
+
+    async setLink(index, change: LinkChange) {
+      const data: rt.Link = { index };
+      if (change.up !== undefined) Object.assign(data, { flags: change.up ? { up: true } : {}, change: { up: true } });
+      const attrs: ifla.LinkAttrs = {
+        ...(change.mtu !== undefined ? { mtu: change.mtu } : {}),
+        // IFLA_MASTER 0 releases the link from its master.
+        ...(change.masterIndex !== undefined ? { master: change.masterIndex ?? 0 } : {}),
+        ...(change.mac !== undefined ? { address: macToBytes(change.mac) } : {}),
+        ...(change.alias !== undefined ? { ifalias: change.alias } : {}),
+      };
+      await attempt(r, 'set link', linkTarget(index), () => socket.setLink(data, attrs, opts));
+    },
+
+    async deleteLink(index) {
+      await attempt(r, 'delete link', linkTarget(index), () => socket.delLink({ index }, {}, opts), ['ENODEV']);
+    },
+  };
+};

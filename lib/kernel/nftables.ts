@@ -1,0 +1,104 @@
+/**
+ * libnftables through koffi, one context per netns. Every call is synchronous, so each one runs
+ * inside a withNetns window: the context's netlink socket is bound to the netns it was opened in,
+ * and running inside the window also covers libnftables reopening that socket after an error.
+ */
+import { createRequire } from 'node:module';
+import type * as Koffi from 'koffi';
+import { TnetError } from '../errors.js';
+import { nftError } from './errno.js';
+import { withNetns } from './netns.js';
+import type { NetnsHandle, NftSession } from './types.js';
+
+const NFT_CTX_OUTPUT_HANDLE = 1 << 3;
+const NFT_CTX_OUTPUT_JSON = 1 << 4;
+
+type Ctx = unknown; // an opaque struct nft_ctx *
+
+interface Libnft {
+  ctxNew: (flags: number) => Ctx | null;
+  ctxFree: (ctx: Ctx) => void;
+  setOutputFlags: (ctx: Ctx, flags: number) => void;
+  bufferOutput: (ctx: Ctx) => number;
+  bufferError: (ctx: Ctx) => number;
+  runCmd: (ctx: Ctx, buf: string) => number;
+  outputBuffer: (ctx: Ctx) => string | null;
+  errorBuffer: (ctx: Ctx) => string | null;
+}
+
+let lib: Libnft | undefined;
+
+const load = (): Libnft => {
+  if (lib) return lib;
+  const koffi = createRequire(import.meta.url)('koffi') as typeof Koffi;
+  let so: Koffi.LibraryHandle;
+  try {
+    so = koffi.load('libnftables.so.1');
+  } catch (e) {
+    throw new TnetError('unsupported', 'load libnftables.so.1: not installed (Debian/Ubuntu: apt install libnftables1)', {
+      op: 'load libnftables',
+      target: 'libnftables.so.1',
+      cause: e,
+    });
+  }
+  koffi.opaque('nft_ctx');
+  lib = {
+    ctxNew: so.func('nft_ctx *nft_ctx_new(uint32_t flags)'),
+    ctxFree: so.func('void nft_ctx_free(nft_ctx *ctx)'),
+    setOutputFlags: so.func('void nft_ctx_output_set_flags(nft_ctx *ctx, unsigned int flags)'),
+    bufferOutput: so.func('int nft_ctx_buffer_output(nft_ctx *ctx)'),
+    bufferError: so.func('int nft_ctx_buffer_error(nft_ctx *ctx)'),
+    runCmd: so.func('int nft_run_cmd_from_buffer(nft_ctx *ctx, const char *buf)'),
+    outputBuffer: so.func('const char *nft_ctx_get_output_buffer(nft_ctx *ctx)'),
+    errorBuffer: so.func('const char *nft_ctx_get_error_buffer(nft_ctx *ctx)'),
+  };
+  return lib;
+};
+
+/** What a failing batch was about, for the error message (nft's own text shows the exact spot). */
+const describe = (commands: string | { nftables: unknown[] }): string =>
+  typeof commands === 'string'
+    ? (commands.trim().split('\n')[0] ?? '').slice(0, 80)
+    : `JSON batch of ${commands.nftables.length} command(s)`;
+
+export const openNftSession = (netns: NetnsHandle): NftSession => {
+  const nft = load();
+  const ctx = withNetns(netns.fd, () => nft.ctxNew(0));
+  if (ctx === null) throw new TnetError('kernel', `open nftables in "${netns.path}": nft_ctx_new failed`, { op: 'open nftables', target: netns.path });
+  nft.setOutputFlags(ctx, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+  nft.bufferOutput(ctx);
+  nft.bufferError(ctx);
+  let open = true;
+
+  const run = (commands: string | { nftables: unknown[] }): string => {
+    if (!open) throw new TnetError('internal', 'nft run: session is closed', { op: 'nft run', target: netns.path });
+    const text = typeof commands === 'string' ? commands : JSON.stringify(commands);
+    const { rc, out, err } = withNetns(netns.fd, () => {
+      const rc = nft.runCmd(ctx, text);
+      // Reading a buffer also rewinds it for the next command, so read both every time.
+      return { rc, out: nft.outputBuffer(ctx) ?? '', err: nft.errorBuffer(ctx) ?? '' };
+    });
+    if (rc !== 0) throw nftError(err || out || `nft exited with ${rc}`, 'nft', describe(commands));
+    return out;
+  };
+
+  return {
+    run,
+    listTable(family, name) {
+      let out: string;
+      try {
+        // JSON input, so family and name can never be read as more nft syntax.
+        out = run({ nftables: [{ list: { table: { family, name } } }] });
+      } catch (e) {
+        if (e instanceof TnetError && e.kind === 'notFound') return undefined;
+        throw e;
+      }
+      const parsed = JSON.parse(out) as { nftables?: unknown[] };
+      return (parsed.nftables ?? []).filter((i) => !(typeof i === 'object' && i !== null && 'metainfo' in i));
+    },
+    close() {
+      if (open) nft.ctxFree(ctx);
+      open = false;
+    },
+  };
+};
