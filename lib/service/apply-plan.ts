@@ -5,7 +5,7 @@
  */
 import type { SpecFile } from '../model/spec-file.js';
 import type { Endpoint, EndpointRequest, Network, NetworkRequest } from '../model/types.js';
-import { netnsPathOf } from '../model/netns-ref.js';
+import { netnsPath } from '../kernel/netns.js';
 
 export const APPLIED_FROM_LABEL = 'tnet.applied-from';
 
@@ -86,10 +86,10 @@ export const planSpec = (spec: SpecFile, source: string, networks: readonly Netw
     if (!current) changes.push({ op: 'createNetwork', request });
     else if (why) changes.push({ op: 'replaceNetwork', request, current, why });
     const attached = current && !why ? endpoints.filter((e) => e.network === current.name && e.owner.kind === 'cli') : [];
-    const wanted = new Set(entry.endpoints.map((e) => netnsPathOf(e.netns)));
+    const wanted = new Set(entry.endpoints.map((e) => netnsPath(e.netns)));
     for (const e of attached) if (!wanted.has(e.netns)) changes.push({ op: 'disconnect', current: e });
     for (const req of entry.endpoints) {
-      const cur = attached.find((e) => e.netns === netnsPathOf(req.netns));
+      const cur = attached.find((e) => e.netns === netnsPath(req.netns));
       const drift = cur && endpointDrift(req, cur);
       if (!cur) changes.push({ op: 'connect', request: req });
       else if (drift) changes.push({ op: 'reconnect', request: req, current: cur, why: drift });

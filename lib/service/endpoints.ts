@@ -5,7 +5,7 @@ import { allocateAddress } from '../ipam/allocate.js';
 import { isSameNetns } from '../kernel/netns-identity.js';
 import { validateEndpointAgainstNetwork } from '../model/endpoint-request.js';
 import { endpointIdFor, macFor, validateIfname } from '../model/names.js';
-import { netnsPathOf } from '../model/netns-ref.js';
+import { netnsPath } from '../kernel/netns.js';
 import type { Endpoint, EndpointOwner, EndpointRequest, IpFamily, Network } from '../model/types.js';
 import type { ServiceContext } from './context.js';
 import { NO_ENDPOINTS, syncHost } from './sync.js';
@@ -83,7 +83,7 @@ export const connect = (ctx: ServiceContext, request: EndpointRequest, owner: En
 /** Finds the endpoint of a namespace on a network; the namespace itself may already be gone. */
 export const findEndpoint = async (ctx: ServiceContext, networkName: string, netnsRef: string): Promise<Endpoint> => {
   await ctx.repo.requireNetwork(networkName);
-  const path = netnsPathOf(netnsRef);
+  const path = netnsPath(netnsRef);
   const found = (await ctx.repo.listEndpoints(networkName)).find((e) => e.netns === path);
   if (!found) throw new TnetError('notFound', `${netnsRef} is not connected to network ${networkName}`, { target: netnsRef });
   return found;
