@@ -40,7 +40,8 @@ export async function openEtcdStore(endpoints: readonly string[], opts: EtcdStor
     async get(key) {
       const res = await call('get', key, data.get(key).exec());
       const kv = res.kvs[0];
-      return kv === undefined ? undefined : storedValue(kv);
+      // Unlike range and watch results, etcd3 leaves the namespace on a single get's key.
+      return kv === undefined ? undefined : { key, value: kv.value.toString(), revision: kv.mod_revision };
     },
     async list(prefix) {
       const res = await call('list', prefix, data.getAll().prefix(prefix).sort('Key', 'Ascend').exec());

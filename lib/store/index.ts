@@ -10,7 +10,7 @@ export { parseStoreUrl, type StoreAddress } from './url.js';
 export async function openStore(url: string | undefined, stateDir: string): Promise<Store> {
   const address = url === undefined ? { kind: 'local' as const } : parseStoreUrl(url);
   if (address.kind === 'local') return openLocalStore(address.dir ?? stateDir);
-  // Loaded lazily: etcd3 and gRPC add ~100 ms to every CLI and CNI start that uses the local store.
+  // Loaded lazily: etcd3 and gRPC add ~250 ms to every CLI and CNI start that uses the local store.
   const { openEtcdStore } = await import('./etcd.js');
   return openEtcdStore(address.endpoints, address.prefix === undefined ? {} : { prefix: address.prefix });
 }

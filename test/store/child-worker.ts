@@ -8,7 +8,8 @@ import { openStore } from '../../lib/store/index.js';
 import { increment } from './counter.js';
 
 const [url = '', mode, a = '', b = '', c = '', d = ''] = process.argv.slice(2);
-const store = await openStore(url, '/nonexistent-unused');
+// Test addresses always name their store fully, so no default state dir is needed.
+const store = await openStore(url, '/nonexistent');
 try {
   if (mode === 'increment') {
     for (let i = 0; i < Number(b); i++) await increment(store, a);
