@@ -1,6 +1,8 @@
 /**
- * Runs once around the whole suite: after it, nothing a test made may remain. Test namespaces
- * all start with TEST_NETNS_PREFIX and state dirs with TEST_STATE_PREFIX; a leftover fails the run.
+ * Runs once around the whole suite: afterwards, nothing a test made may remain. Test namespaces
+ * all start with TEST_NETNS_PREFIX and state dirs with TEST_STATE_PREFIX. Only what appeared
+ * during this run counts (another run on the same machine may own the rest), and a leftover
+ * fails the run after it has been removed.
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,16 +10,17 @@ import { join } from 'node:path';
 import { delNetns, listTestNetns } from './netns.js';
 import { TEST_STATE_PREFIX } from './state-dir.js';
 
-const leftoverStateDirs = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith(TEST_STATE_PREFIX));
+const stateDirs = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith(TEST_STATE_PREFIX));
+
+let before = { netns: new Set<string>(), dirs: new Set<string>() };
 
 export function setup(): void {
-  for (const n of listTestNetns()) delNetns(n);
-  for (const d of leftoverStateDirs()) rmSync(join(tmpdir(), d), { recursive: true, force: true });
+  before = { netns: new Set(listTestNetns()), dirs: new Set(stateDirs()) };
 }
 
 export function teardown(): void {
-  const netns = listTestNetns();
-  const dirs = leftoverStateDirs();
+  const netns = listTestNetns().filter((n) => !before.netns.has(n));
+  const dirs = stateDirs().filter((d) => !before.dirs.has(d));
   for (const n of netns) delNetns(n);
   for (const d of dirs) rmSync(join(tmpdir(), d), { recursive: true, force: true });
   if (netns.length > 0 || dirs.length > 0) {
