@@ -45,7 +45,7 @@ const parseAliases = (v: unknown, path: string): string[] => {
   return aliases;
 };
 
-/** @param where path prefix for messages ('' for the CLI, "spec.yaml: networks[0].endpoints[1]" for a file) */
+/** @param where path prefix for messages ('' for the CLI, 'networks[0].endpoints[1]' for a spec file entry) */
 export const parseEndpointRequest = (input: unknown, where: string): EndpointRequest => {
   const rec = asRecord(input, where);
   onlyKeys(rec, ENDPOINT_FIELDS, where);

@@ -75,7 +75,7 @@ const parseIpv6 = (v: unknown, path: string): SubnetRequest | undefined => {
 };
 
 /**
- * @param where path prefix for messages ('' for the CLI, "spec.yaml: networks[0]" for a file)
+ * @param where path prefix for messages ('' for the CLI, 'networks[0]' for a spec file entry)
  * @param extraFields fields the caller reads itself (a spec file's `endpoints`), allowed but ignored
  */
 export const parseNetworkRequest = (input: unknown, where: string, extraFields: readonly string[] = []): NetworkRequest => {

@@ -16,16 +16,6 @@ export interface SpecFile {
 
 const configError = (path: string, problem: string): TnetError => inputError(path, problem, 'invalidConfig');
 
-/** Input errors found inside a file are errors in the file, whoever detected them. */
-const asConfigError = <T>(fn: () => T): T => {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof TnetError && e.kind === 'invalidInput') throw new TnetError('invalidConfig', e.message, { ...e.details, cause: e });
-    throw e;
-  }
-};
-
 const parseYaml = (text: string, fileName: string): unknown => {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const error = doc.errors[0];
@@ -66,23 +56,32 @@ const parseEndpoints = (v: unknown, network: NetworkRequest, where: string): End
   });
 };
 
-export const parseSpecFile = (text: string, fileName: string): SpecFile =>
-  asConfigError(() => {
-    const doc = parseYaml(text, fileName);
-    const top = asRecord(doc ?? {}, fileName);
-    onlyKeys(top, ['networks'], fileName);
-    const where = `${fileName}: networks`;
-    if (top.networks === undefined) return { networks: [] };
-    if (!Array.isArray(top.networks)) throw configError(where, `expected a list of networks, got ${describe(top.networks)}`);
-    const seen = new Map<string, string>();
-    return {
-      networks: top.networks.map((entry: unknown, i) => {
-        const path = at(where, i);
-        const request = parseNetworkRequest(entry, path, ['endpoints']);
-        const twin = seen.get(request.name);
-        if (twin !== undefined) throw configError(at(path, 'name'), `network "${request.name}" is already defined at ${twin}`);
-        seen.set(request.name, at('networks', i));
-        return { request, endpoints: parseEndpoints(asRecord(entry, path).endpoints, request, at(path, 'endpoints')) };
-      }),
-    };
-  });
+const parseSpec = (doc: unknown): SpecFile => {
+  const top = asRecord(doc ?? {}, '');
+  onlyKeys(top, ['networks'], '');
+  if (top.networks === undefined) return { networks: [] };
+  if (!Array.isArray(top.networks)) throw configError('networks', `expected a list of networks, got ${describe(top.networks)}`);
+  const seen = new Map<string, string>();
+  return {
+    networks: top.networks.map((entry: unknown, i) => {
+      const path = at('networks', i);
+      const request = parseNetworkRequest(entry, path, ['endpoints']);
+      const twin = seen.get(request.name);
+      if (twin !== undefined) throw configError(at(path, 'name'), `network "${request.name}" is already defined at ${twin}`);
+      seen.set(request.name, path);
+      return { request, endpoints: parseEndpoints(asRecord(entry, path).endpoints, request, at(path, 'endpoints')) };
+    }),
+  };
+};
+
+export const parseSpecFile = (text: string, fileName: string): SpecFile => {
+  const doc = parseYaml(text, fileName);
+  try {
+    return parseSpec(doc);
+  } catch (e) {
+    if (!(e instanceof TnetError)) throw e;
+    // Input errors found inside a file are errors in the file, whichever parser detected them.
+    const kind = e.kind === 'invalidInput' ? 'invalidConfig' : e.kind;
+    throw new TnetError(kind, `${fileName}: ${e.message}`, { ...e.details, cause: e });
+  }
+};
