@@ -76,7 +76,9 @@ export const chooseSubnet = (family: IpFamily, avoid: readonly string[]): string
   }
   throw new TnetError(
     'exhausted',
-    `no free IPv${family} subnet left in the default pools (${POOL_TEXT[family]}); every one overlaps a tnet network or a host route. Choose one with --subnet${family === 6 ? ' (IPv6: --ipv6 --subnet)' : ''}`,
+    `no free IPv${family} subnet left in the default pools (${POOL_TEXT[family]}); ` +
+      'every one overlaps a tnet network or a host route. ' +
+      `Choose one with --subnet${family === 6 ? ' (IPv6: --ipv6 --subnet)' : ''}`,
     { op: 'choose subnet' },
   );
 };

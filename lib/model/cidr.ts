@@ -89,10 +89,10 @@ export const parseAddress = (s: string, what = 'IP address'): Address => {
   return a;
 };
 
-const formatV4 = (v: bigint): string => {
-  const n = Number(v);
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-};
+/** IPv4 from a plain number: hot loops avoid bigint where 32 bits suffice. */
+export const formatIpv4Number = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+
+const formatV4 = (v: bigint): string => formatIpv4Number(Number(v));
 
 const MAPPED_V4_PREFIX = 0xffffn << 32n;
 

@@ -38,7 +38,10 @@ const parseAliases = (v: unknown, path: string): string[] => {
   const aliases = asStringList(v, path);
   for (const [i, a] of aliases.entries()) {
     if (!ALIAS.test(a)) {
-      throw inputError(at(path, i), `alias ${JSON.stringify(a)} is not allowed; use up to 253 letters, digits, '_', '.' and '-', starting with a letter or digit`);
+      throw inputError(
+        at(path, i),
+        `alias ${JSON.stringify(a)} is not allowed; use up to 253 letters, digits, '_', '.' and '-', starting with a letter or digit`,
+      );
     }
     if (aliases.indexOf(a) !== i) throw inputError(at(path, i), `alias ${JSON.stringify(a)} is given twice`);
   }
@@ -83,14 +86,16 @@ const checkFamily = (ip: string, family: IpFamily, network: NetworkShape, path: 
     // Only a fixed subnet makes a fixed address meaningful; a chosen one is not known yet.
     throw inputError(path, `${ip} needs a subnet on network "${network.name}"; give the network a subnet`);
   }
-  checkRequestedAddress({ subnet: cfg.subnet, ...(cfg.gateway === undefined ? {} : { gateway: cfg.gateway }) }, ip, path, network.name);
+  const settings = { subnet: cfg.subnet, ...(cfg.gateway === undefined ? {} : { gateway: cfg.gateway }) };
+  checkRequestedAddress(settings, ip, path, network.name);
 };
 
 /** Checks a request against its network: static addresses fit the subnets; host/none take no addresses. */
 export const validateEndpointAgainstNetwork = (req: EndpointRequest, network: NetworkShape, where = ''): void => {
   const given = ([['ip', req.ipv4], ['ip6', req.ipv6], ['mac', req.mac]] as const).find(([, v]) => v !== undefined)?.[0];
   if (network.driver !== 'bridge' && given !== undefined) {
-    throw inputError(at(where, given), `network "${network.name}" (driver ${network.driver}) creates no interface, so it takes no ${given}`);
+    const why = `network "${network.name}" (driver ${network.driver}) creates no interface, so it takes no ${given}`;
+    throw inputError(at(where, given), why);
   }
   if (req.ipv4 !== undefined) checkFamily(req.ipv4, 4, network, at(where, 'ip'));
   if (req.ipv6 !== undefined) checkFamily(req.ipv6, 6, network, at(where, 'ip6'));

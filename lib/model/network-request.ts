@@ -3,7 +3,18 @@
  * builds from `tnet network create` flags. Values come back canonical (CIDRs, addresses) so later
  * comparisons are plain string equality.
  */
-import { inputError, asBoolean, asInteger, asRecord, asString, asStringMap, at, describe, onlyKeys, parseKeyValues } from './fields.js';
+import {
+  asBoolean,
+  asInteger,
+  asRecord,
+  asString,
+  asStringMap,
+  at,
+  describe,
+  inputError,
+  onlyKeys,
+  parseKeyValues,
+} from './fields.js';
 import { validateIfname, validateNetworkName } from './names.js';
 import { SUBNET_FIELDS, type SubnetRequest, checkSubnetRequest, parseSubnetObject, pickSubnetFields } from './subnet-config.js';
 import { DRIVER_KINDS, type DriverKind, type NetworkOptions, type NetworkRequest } from './types.js';
@@ -39,7 +50,9 @@ const parseDriver = (v: unknown, path: string): DriverKind => {
   if (v === undefined) return 'bridge';
   const s = asString(v, path);
   const kind = DRIVER_KINDS.find((k) => k === s);
-  if (kind === undefined) throw inputError(path, `driver ${JSON.stringify(s)} is not supported; allowed drivers: ${DRIVER_KINDS.join(', ')}`);
+  if (kind === undefined) {
+    throw inputError(path, `driver ${JSON.stringify(s)} is not supported; allowed drivers: ${DRIVER_KINDS.join(', ')}`);
+  }
   return kind;
 };
 
@@ -61,7 +74,10 @@ const parseIpv4 = (rec: Record<string, unknown>, where: string): SubnetRequest |
   if (rec.ipv4 !== undefined && shorthand.length > 0) {
     throw inputError(at(where, 'ipv4'), `give IPv4 settings either as ${shorthand.join('/')} or under ipv4:, not both`);
   }
-  const cfg = rec.ipv4 !== undefined ? parseSubnetObject(rec.ipv4, 4, at(where, 'ipv4')) : checkSubnetRequest(4, pickSubnetFields(rec, where), where);
+  const cfg =
+    rec.ipv4 !== undefined
+      ? parseSubnetObject(rec.ipv4, 4, at(where, 'ipv4'))
+      : checkSubnetRequest(4, pickSubnetFields(rec, where), where);
   return Object.keys(cfg).length === 0 ? undefined : cfg;
 };
 

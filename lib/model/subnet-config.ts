@@ -30,7 +30,8 @@ export const checkedSubnet = (family: IpFamily, s: string, path: string): Cidr =
   if (cidr.prefixLength > MAX_PREFIX[family]) {
     throw inputError(
       path,
-      `subnet ${cidr.toString()} is too small; it needs room for the gateway and an endpoint, so at most /${MAX_PREFIX[family]} for ${familyWord(family)}`,
+      `subnet ${cidr.toString()} is too small; it needs room for the gateway and an endpoint, ` +
+        `so at most /${MAX_PREFIX[family]} for ${familyWord(family)}`,
     );
   }
   return cidr;
