@@ -1,0 +1,87 @@
+/**
+ * The declarative spec file (`tnet apply -f`): networks and their endpoints in YAML or JSON.
+ * Everything wrong with the file is reported as invalidConfig with the file name and the path of
+ * the field, or line:column when the YAML itself does not parse.
+ */
+import { parseDocument } from 'yaml';
+import { TnetError } from '../errors.js';
+import { asRecord, at, describe, inputError, onlyKeys } from './fields.js';
+import { netnsPath, parseEndpointRequest, validateEndpointAgainstNetwork } from './endpoint-request.js';
+import { parseNetworkRequest } from './network-request.js';
+import type { EndpointRequest, NetworkRequest } from './types.js';
+
+export interface SpecFile {
+  readonly networks: Array<{ readonly request: NetworkRequest; readonly endpoints: EndpointRequest[] }>;
+}
+
+const configError = (path: string, problem: string): TnetError => inputError(path, problem, 'invalidConfig');
+
+const parseYaml = (text: string, fileName: string): unknown => {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const error = doc.errors[0];
+  if (error !== undefined) {
+    const pos = error.linePos?.[0];
+    const where = pos === undefined ? fileName : `${fileName}:${pos.line}:${pos.col}`;
+    // yaml's message repeats the position and a code excerpt after the first line; keep the first line.
+    const message = error.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? error.message;
+    throw new TnetError('invalidConfig', `${where}: ${message}`, { op: 'parse', target: fileName });
+  }
+  return doc.toJS();
+};
+
+const parseEndpoints = (v: unknown, network: NetworkRequest, where: string): EndpointRequest[] => {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw configError(where, `expected a list of endpoints, got ${describe(v)}`);
+  const seenNetns = new Map<string, string>();
+  const seenIps = new Map<string, string>();
+  return v.map((entry: unknown, j) => {
+    const path = at(where, j);
+    const rec = asRecord(entry, path);
+    if (rec.network !== undefined) {
+      throw configError(at(path, 'network'), `not allowed here; an endpoint joins the network it is listed under ("${network.name}")`);
+    }
+    const ep = parseEndpointRequest({ ...rec, network: network.name }, path);
+    validateEndpointAgainstNetwork(ep, network, path);
+    const ns = netnsPath(ep.netns);
+    const twin = seenNetns.get(ns);
+    if (twin !== undefined) throw configError(at(path, 'netns'), `netns ${ep.netns} is already attached to network "${network.name}" by ${twin}`);
+    seenNetns.set(ns, path);
+    for (const [field, ip] of [['ip', ep.ipv4], ['ip6', ep.ipv6]] as const) {
+      if (ip === undefined) continue;
+      const owner = seenIps.get(ip);
+      if (owner !== undefined) throw configError(at(path, field), `address ${ip} is already given to ${owner}`);
+      seenIps.set(ip, path);
+    }
+    return ep;
+  });
+};
+
+const parseSpec = (doc: unknown): SpecFile => {
+  const top = asRecord(doc ?? {}, '');
+  onlyKeys(top, ['networks'], '');
+  if (top.networks === undefined) return { networks: [] };
+  if (!Array.isArray(top.networks)) throw configError('networks', `expected a list of networks, got ${describe(top.networks)}`);
+  const seen = new Map<string, string>();
+  return {
+    networks: top.networks.map((entry: unknown, i) => {
+      const path = at('networks', i);
+      const request = parseNetworkRequest(entry, path, ['endpoints']);
+      const twin = seen.get(request.name);
+      if (twin !== undefined) throw configError(at(path, 'name'), `network "${request.name}" is already defined at ${twin}`);
+      seen.set(request.name, path);
+      return { request, endpoints: parseEndpoints(asRecord(entry, path).endpoints, request, at(path, 'endpoints')) };
+    }),
+  };
+};
+
+export const parseSpecFile = (text: string, fileName: string): SpecFile => {
+  const doc = parseYaml(text, fileName);
+  try {
+    return parseSpec(doc);
+  } catch (e) {
+    if (!(e instanceof TnetError)) throw e;
+    // Input errors found inside a file are errors in the file, whichever parser detected them.
+    const kind = e.kind === 'invalidInput' ? 'invalidConfig' : e.kind;
+    throw new TnetError(kind, `${fileName}: ${e.message}`, { ...e.details, cause: e });
+  }
+};
