@@ -58,7 +58,7 @@ export const bridgeDriver: Driver = {
       if (address === undefined) continue;
       addresses.push(addressIn(family, cfg, address));
       // Like Docker, an internal network gives no default route: there is no way out to route to.
-      if (!network.internal) routes.push({ family, destination: DEFAULT_DESTINATION[family], gateway: cfg.gateway });
+      if (!network.internal) routes.push({ family, destination: DEFAULT_DESTINATION[family], gateway: cfg.gateway, metric: endpoint.routeMetric });
     }
     return {
       kind: 'veth',

@@ -14,6 +14,8 @@ export interface DesiredRoute {
   readonly family: IpFamily;
   readonly destination: string; // CIDR; "0.0.0.0/0" / "::/0" for the default route
   readonly gateway: string;
+  /** Several networks in one namespace each bring a default route; the lowest metric wins. */
+  readonly metric: number;
 }
 
 export interface DesiredSysctl {

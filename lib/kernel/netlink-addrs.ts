@@ -20,14 +20,18 @@ const toRouteState = (r: Rtnl, m: rt.RouteMessage): RouteState => {
     destination: `${bytesToIp(attrs.dst ?? zeros(family))}/${data.dstLen ?? 0}`,
     ...(attrs.gateway ? { gateway: bytesToIp(attrs.gateway) } : {}),
     ...(attrs.oif ? { outIndex: attrs.oif } : {}),
+    ...(attrs.priority === undefined ? {} : { metric: attrs.priority }),
     table: attrs.table ?? data.table ?? 0,
     protocol: enumValue(r.nl.rt.RouteProtocol, data.protocol),
     scope: enumValue(r.nl.rt.RouteScope, data.scope),
   };
 };
 
-const sameRoute = (a: RouteState, b: { destination: string; gateway?: string; outIndex?: number }): boolean =>
-  a.destination === b.destination && a.gateway === b.gateway && (b.outIndex === undefined || a.outIndex === b.outIndex);
+const sameRoute = (a: RouteState, b: { destination: string; gateway?: string; outIndex?: number; metric?: number }): boolean =>
+  a.destination === b.destination &&
+  a.gateway === b.gateway &&
+  (b.outIndex === undefined || a.outIndex === b.outIndex) &&
+  (a.metric ?? 0) === (b.metric ?? 0);
 
 export const addrOps = (r: Rtnl): AddrOps => {
   const { nl, socket } = r;
@@ -42,7 +46,7 @@ export const addrOps = (r: Rtnl): AddrOps => {
   };
 
   /** Canonical destination and the rtmsg + attrs shared by add and delete. */
-  const routeMsg = (route: { family: IpFamily; destination: string; gateway?: string; outIndex?: number }) => {
+  const routeMsg = (route: { family: IpFamily; destination: string; gateway?: string; outIndex?: number; metric?: number }) => {
     const { bytes, prefixLength } = parseCidr(route.family, route.destination);
     const destination = `${bytesToIp(bytes)}/${prefixLength}`;
     const gw = route.gateway === undefined ? undefined : ipToBytes(route.family, route.gateway);
@@ -50,6 +54,7 @@ export const addrOps = (r: Rtnl): AddrOps => {
       ...(prefixLength > 0 ? { dst: bytes } : {}),
       ...(gw ? { gateway: gw } : {}),
       ...(route.outIndex !== undefined ? { oif: route.outIndex } : {}),
+      ...(route.metric !== undefined ? { priority: route.metric } : {}),
     };
     const data: rt.Route = { family: afOf(route.family), dstLen: prefixLength, table: RT_TABLE_MAIN };
     const gateway = gw ? bytesToIp(gw) : undefined;
@@ -100,7 +105,7 @@ export const addrOps = (r: Rtnl): AddrOps => {
       } catch (e) {
         if (!isTnetError(e, 'exists')) throw e;
         // EEXIST only says "a route to this destination"; accept it only if it is the same one.
-        const want = { destination, outIndex: route.outIndex, ...(gateway ? { gateway } : {}) };
+        const want = { destination, outIndex: route.outIndex, ...(gateway ? { gateway } : {}), ...(route.metric === undefined ? {} : { metric: route.metric }) };
         if ((await listRoutes(route.family)).some((x) => sameRoute(x, want))) return;
         throw new TnetError('exists', `add route "${target}": a different route to ${destination} exists`, {
           op: 'add route',

@@ -38,6 +38,8 @@ export interface RouteState {
   readonly destination: string;
   readonly gateway?: string;
   readonly outIndex?: number;
+  /** RTA_PRIORITY; the kernel prefers the lowest among routes to the same destination. */
+  readonly metric?: number;
   readonly table: number;
   readonly protocol: number;
   readonly scope: number;
@@ -76,8 +78,8 @@ export interface NetlinkSession {
   deleteAddress(linkIndex: number, family: IpFamily, address: string, prefixLength: number): Promise<void>;
 
   /** Adds a route in the main table; accepts an identical one that is already there. */
-  addRoute(route: { family: IpFamily; destination: string; gateway?: string; outIndex: number }): Promise<void>;
-  deleteRoute(route: { family: IpFamily; destination: string; gateway?: string; outIndex?: number }): Promise<void>;
+  addRoute(route: { family: IpFamily; destination: string; gateway?: string; outIndex: number; metric?: number }): Promise<void>;
+  deleteRoute(route: { family: IpFamily; destination: string; gateway?: string; outIndex?: number; metric?: number }): Promise<void>;
 
   close(): void;
 }

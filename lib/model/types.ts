@@ -72,6 +72,11 @@ export interface Endpoint {
   readonly ipv6?: string;
   readonly mac: string; // lower-case aa:bb:cc:dd:ee:ff
   readonly aliases: readonly string[];
+  /**
+   * Metric of the endpoint's default routes: the first network a namespace joins gets the lowest,
+   * so its gateway stays the default (as with Docker) and a later one takes over if it leaves.
+   */
+  readonly routeMetric: number;
   /** Who attached it: the CLI/apply, or a CNI runtime (container id) — CNI GC only frees its own. */
   readonly owner: EndpointOwner;
 }

@@ -8,7 +8,7 @@ import type { DesiredAddress, DesiredBridge, EndpointObjects } from '../drivers/
 import { signatureOf } from '../firewall/encode.js';
 import { renderFirewall } from '../firewall/render.js';
 import type { LinkState } from '../kernel/types.js';
-import { OWNER_ALIAS_PREFIX } from '../model/names.js';
+import { parseOwnerAlias } from '../model/names.js';
 import type { Action } from './actions.js';
 import type { DesiredNetwork } from './desired.js';
 import type { ObservedEndpoint, ObservedHost, ObservedNamespace } from './observed.js';
@@ -21,7 +21,7 @@ export interface Plan {
   readonly notes: readonly string[];
 }
 
-const isOurs = (l: LinkState): boolean => l.alias?.startsWith(OWNER_ALIAS_PREFIX) ?? false;
+const ownerOf = (l: LinkState) => (l.alias === undefined ? undefined : parseOwnerAlias(l.alias));
 const isLinkLocal = (address: string): boolean => address.toLowerCase().startsWith('fe80:');
 const sameAddress = (a: DesiredAddress, b: { family: number; address: string; prefixLength: number }): boolean =>
   a.family === b.family && a.address === b.address && a.prefixLength === b.prefixLength;
@@ -88,7 +88,8 @@ class Planner {
       this.createVeth(want);
       return;
     }
-    if (bridge && hostLink.masterIndex !== bridge.index) this.actions.push({ do: 'setLink', link: hostLink.name, change: { master: bridge.name } });
+    // A bridge recreated in this pass has a new index: its ports must be enslaved again.
+    if (!bridge || hostLink.masterIndex !== bridge.index) this.actions.push({ do: 'setLink', link: hostLink.name, change: { master: want.hostVeth.master } });
     if (hostLink.mtu !== want.hostVeth.mtu) this.actions.push({ do: 'setLink', link: hostLink.name, change: { mtu: want.hostVeth.mtu } });
     if (!hostLink.up) this.actions.push({ do: 'setLink', link: hostLink.name, change: { up: true } });
     if (seen.state === 'present' && peer) this.container(seen.ns, peer, want);
@@ -116,7 +117,7 @@ class Planner {
     this.addresses(ns, peer, container.addresses, netns);
     for (const route of container.routes) {
       const present = ns.routes.some(
-        (r) => r.destination === route.destination && r.gateway === route.gateway && r.outIndex === peer.index,
+        (r) => r.destination === route.destination && r.gateway === route.gateway && r.outIndex === peer.index && (r.metric ?? 0) === route.metric,
       );
       if (!present) this.actions.push({ do: 'addRoute', netns, link: peer.name, route });
     }
@@ -139,8 +140,8 @@ export const planHost = (desired: readonly DesiredNetwork[], observed: ObservedH
     ]),
   );
   // Ours but no longer wanted, first so their names are free: endpoints' veths before bridges.
-  const stale = observed.host.links.filter((l) => isOurs(l) && !wanted.has(l.name));
-  const isEndpointLink = (l: LinkState): boolean => (l.alias ?? '').split(':').length > 2;
+  const stale = observed.host.links.filter((l) => ownerOf(l) !== undefined && !wanted.has(l.name));
+  const isEndpointLink = (l: LinkState): boolean => ownerOf(l)?.endpointIdPrefix !== undefined;
   for (const l of [...stale.filter(isEndpointLink), ...stale.filter((l) => !isEndpointLink(l))]) {
     p.actions.push({ do: 'deleteLink', link: l.name });
   }

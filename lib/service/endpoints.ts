@@ -25,6 +25,8 @@ const resolveNetns = (ctx: ServiceContext, network: Network, ref: string): strin
   }
 };
 
+const FIRST_ROUTE_METRIC = 100;
+
 /** Like Docker: eth0 for the first network of a namespace, then eth1, eth2… */
 const nextIfname = (taken: ReadonlySet<string>): string => {
   for (let i = 0; ; i++) if (!taken.has(`eth${i}`)) return `eth${i}`;
@@ -65,6 +67,7 @@ export const connectLocked = async (ctx: ServiceContext, request: EndpointReques
     ...(ipv6 === undefined ? {} : { ipv6 }),
     mac: request.mac ?? macFor(id),
     aliases: request.aliases ?? [],
+    routeMetric: inNetns.length === 0 ? FIRST_ROUTE_METRIC : Math.max(...inNetns.map((e) => e.routeMetric)) + 1,
     owner,
   };
   await ctx.repo.addEndpoint(endpoint);

@@ -1,7 +1,6 @@
 /** Network operations: each records desired state, then reconciles; a failure undoes both. */
 import { TnetError } from '../errors.js';
 import { resolveNetwork } from '../model/network-resolve.js';
-import { bridgeNameFor } from '../model/names.js';
 import type { Network, NetworkRequest } from '../model/types.js';
 import type { ServiceContext } from './context.js';
 import { NO_ENDPOINTS, syncHost } from './sync.js';
@@ -14,13 +13,6 @@ const hostRoutes = async (ctx: ServiceContext): Promise<string[]> => {
   return routes.map((r) => r.destination).filter((d) => !DEFAULT_ROUTES.has(d) && !d.startsWith('fe80:'));
 };
 
-const checkBridgeNameFree = (network: Network, existing: readonly Network[]): void => {
-  if (network.driver !== 'bridge') return;
-  const name = bridgeNameFor(network);
-  const clash = existing.find((n) => n.driver === 'bridge' && bridgeNameFor(n) === name);
-  if (clash) throw new TnetError('conflict', `bridge name ${name} is already used by network ${clash.name}`, { target: name });
-};
-
 /** Creates a network without taking the host lock; for callers that already hold it. */
 export const createNetworkLocked = async (ctx: ServiceContext, request: NetworkRequest): Promise<Network> => {
   const existing = await ctx.repo.listNetworks();
@@ -30,7 +22,6 @@ export const createNetworkLocked = async (ctx: ServiceContext, request: NetworkR
     existing,
     hostRoutes: await hostRoutes(ctx),
   });
-  checkBridgeNameFree(network, existing);
   await ctx.repo.createNetwork(network);
   try {
     await syncHost(ctx, { scope: NO_ENDPOINTS });

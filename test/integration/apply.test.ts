@@ -83,7 +83,7 @@ describe('apply', () => {
     writeSpec('networks:\n  - name: [unclosed\n');
     const y = await lab.tnet('apply', '-f', spec);
     expect(y.code).not.toBe(0);
-    expect(y.err).toMatch(/line \d+/);
+    expect(y.err).toMatch(/spec\.yaml:\d+:\d+/);
   });
 
   it('rolls back everything an apply created when a later step fails', async () => {

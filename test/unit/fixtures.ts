@@ -24,6 +24,7 @@ export const endpoint = (net: Network, netns: string, ipv4?: string): Endpoint =
     ...(ipv4 === undefined ? {} : { ipv4 }),
     mac: macFor(id),
     aliases: [],
+    routeMetric: 100,
     owner: { kind: 'cli' },
   };
 };

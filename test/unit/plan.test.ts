@@ -33,11 +33,13 @@ const converged = (): { host: ObservedNamespace; container: ObservedNamespace } 
   container: {
     links: [link(1, 'lo'), link(2, 'eth0', { kind: 'veth', mac: c1.mac })],
     addresses: [{ linkIndex: 2, family: 4, address: '10.1.0.2', prefixLength: 24 }],
-    routes: [{ family: 4, destination: '0.0.0.0/0', gateway: '10.1.0.1', outIndex: 2, table: 254, protocol: 3, scope: 0 }],
+    routes: [{ family: 4, destination: '0.0.0.0/0', gateway: '10.1.0.1', outIndex: 2, metric: 100, table: 254, protocol: 3, scope: 0 }],
   },
 });
 
-const observed = (host: ObservedNamespace, container?: ObservedEndpoint, firewall = signatureOf(renderFirewall([bridgeDriver.network(web).firewall!])!)): ObservedHost => ({
+const CONVERGED_FIREWALL = signatureOf(renderFirewall([bridgeDriver.network(web).firewall!])!);
+
+const observed = (host: ObservedNamespace, container?: ObservedEndpoint, firewall: string | undefined = CONVERGED_FIREWALL): ObservedHost => ({
   host,
   sysctls: new Map([['net/ipv4/ip_forward', '1']]),
   firewall,
@@ -55,7 +57,7 @@ describe('planner', () => {
   });
 
   it('creates everything on an empty host, parents first and the firewall last', () => {
-    const plan = planHost(desired, { ...observed({ links: [link(1, 'lo')], addresses: [], routes: [] }, { state: 'present', ns: { links: [link(1, 'lo', { up: false })], addresses: [], routes: [] } }, undefined), sysctls: new Map() });
+    const plan = planHost(desired, { ...observed({ links: [link(1, 'lo')], addresses: [], routes: [] }, { state: 'present', ns: { links: [link(1, 'lo', { up: false })], addresses: [], routes: [] } }), firewall: undefined, sysctls: new Map() });
     expect(kinds(plan.actions)).toEqual([
       'createBridge', 'setLink', 'addAddress', 'setSysctl',
       'createVeth', 'setLink', 'setLink', 'setLink', 'addAddress', 'addRoute',
@@ -77,13 +79,13 @@ describe('planner', () => {
     expect(plan.actions).toEqual([
       { do: 'addAddress', netns: '/run/netns/c1', link: 'eth0', address: { family: 4, address: '10.1.0.2', prefixLength: 24 } },
       { do: 'deleteAddress', netns: '/run/netns/c1', link: 'eth0', address: { family: 4, address: '10.1.0.99', prefixLength: 24 } },
-      { do: 'addRoute', netns: '/run/netns/c1', link: 'eth0', route: { family: 4, destination: '0.0.0.0/0', gateway: '10.1.0.1' } },
+      { do: 'addRoute', netns: '/run/netns/c1', link: 'eth0', route: { family: 4, destination: '0.0.0.0/0', gateway: '10.1.0.1', metric: 100 } },
     ]);
   });
 
   it('rewrites the firewall when our table was flushed or edited', () => {
     const k = converged();
-    expect(kinds(planHost(desired, observed(k.host, undefined, undefined)).actions)).toEqual(['replaceFirewall']);
+    expect(kinds(planHost(desired, { ...observed(k.host), firewall: undefined }).actions)).toEqual(['replaceFirewall']);
     expect(kinds(planHost(desired, observed(k.host, undefined, '{"rules":[]}')).actions)).toEqual(['replaceFirewall']);
   });
 
@@ -122,5 +124,15 @@ describe('planner', () => {
     expect(d?.objects.sysctls).toEqual([]);
     const e = d?.endpoints[0]?.objects;
     expect(e?.kind === 'veth' && e.container.routes).toEqual([]);
+  });
+});
+
+describe('planner, bridge recreated', () => {
+  it('enslaves existing veths again to a bridge that is recreated in the same pass', () => {
+    const k = converged();
+    const host = { ...k.host, links: k.host.links.filter((l) => l.name !== bridge).map(({ masterIndex: _gone, ...l }): LinkState => l) };
+    const plan = planHost(desired, observed(host));
+    expect(plan.actions).toContainEqual({ do: 'setLink', link: veth, change: { master: bridge } });
+    expect(kinds(plan.actions).indexOf('createBridge')).toBeLessThan(plan.actions.findIndex((a) => a.do === 'setLink' && 'link' in a && a.link === veth));
   });
 });

@@ -18,7 +18,7 @@ export const connectCommand: CliCommand = {
       .option('ip6', { type: 'string', describe: 'IPv6 address (default: the next free one)' })
       .option('ifname', { type: 'string', describe: 'Interface name inside the namespace (default eth0, eth1, …)' })
       .option('mac', { type: 'string', describe: 'MAC address (default: derived from the endpoint)' })
-      .option('alias', { type: 'string', array: true, describe: 'Network-scoped alias' })
+      .option('alias', { type: 'string', describe: 'Network-scoped alias' })
       .example('$0 connect web --netns c1', 'attach /run/netns/c1'),
   run: async (args, env) => {
     const aliases = stringList(args, 'alias');

@@ -38,14 +38,14 @@ export const createCommand: CliCommand = {
     y
       .positional('name', { type: 'string', describe: 'Network name' })
       .option('driver', { alias: 'd', type: 'string', choices: [...DRIVER_KINDS], default: 'bridge', describe: 'Driver' })
-      .option('subnet', { type: 'string', array: true, describe: 'Subnet in CIDR form (one IPv4 and/or one IPv6); picked from the default pools when absent' })
-      .option('gateway', { type: 'string', array: true, describe: 'Gateway address inside the subnet (default: its first address)' })
-      .option('ip-range', { type: 'string', array: true, describe: 'Allocate container addresses only from this sub-range' })
+      .option('subnet', { type: 'string', describe: 'Subnet in CIDR form (one IPv4 and/or one IPv6); picked from the default pools when absent' })
+      .option('gateway', { type: 'string', describe: 'Gateway address inside the subnet (default: its first address)' })
+      .option('ip-range', { type: 'string', describe: 'Allocate container addresses only from this sub-range' })
       .option('ipv6', { type: 'boolean', default: false, describe: 'Enable IPv6 (a ULA /64 is picked when no IPv6 --subnet is given)' })
       .option('internal', { type: 'boolean', default: false, describe: 'No way in or out of the network' })
       .option('mtu', { type: 'number', describe: 'MTU of the bridge and container interfaces (default 1500)' })
-      .option('opt', { alias: 'o', type: 'string', array: true, describe: 'Driver option, e.g. bridge.name=br-web' })
-      .option('label', { type: 'string', array: true, describe: 'Label key=value' })
+      .option('opt', { alias: 'o', type: 'string', describe: 'Driver option, e.g. bridge.name=br-web' })
+      .option('label', { type: 'string', describe: 'Label key=value' })
       .example('$0 create --driver bridge web', 'a bridge network on a free subnet')
       .example('$0 create --subnet 10.20.0.0/24 --ipv6 --subnet fd00:20::/64 dual', 'dual-stack'),
   run: async (args: Args, env) => {
