@@ -31,7 +31,8 @@ const sameRoute = (a: RouteState, b: { destination: string; gateway?: string; ou
   a.destination === b.destination &&
   a.gateway === b.gateway &&
   (b.outIndex === undefined || a.outIndex === b.outIndex) &&
-  (a.metric ?? 0) === (b.metric ?? 0);
+  // Unset means "the kernel's default" (0 for IPv4, 1024 for IPv6): any metric matches it.
+  (b.metric === undefined || a.metric === b.metric);
 
 export const addrOps = (r: Rtnl): AddrOps => {
   const { nl, socket } = r;
