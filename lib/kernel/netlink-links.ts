@@ -5,8 +5,8 @@ import { bytesToMac, macToBytes } from './inet.js';
 import { REQUEST_TIMEOUT_MS, attempt, createExcl, nested, type Rtnl } from './rtnl.js';
 import type { LinkChange, LinkState, NetlinkSession } from './types.js';
 
-type CreateOpts = { mtu: number; alias?: string; masterIndex?: number };
-type LinkOps = Pick<NetlinkSession, 'listLinks' | 'createBridge' | 'createVethPair' | 'setLink' | 'deleteLink'>;
+type CreateOpts = { mtu: number; alias?: string; masterIndex?: number; noIpv6LinkLocal?: boolean };
+type LinkOps = Pick<NetlinkSession, 'listLinks' | 'getLink' | 'createBridge' | 'createVethPair' | 'setLink' | 'deleteLink'>;
 
 const toLinkState = ({ nl }: Rtnl, m: rt.LinkMessage): LinkState => {
   const { data, attrs } = m;
@@ -24,6 +24,15 @@ const toLinkState = ({ nl }: Rtnl, m: rt.LinkMessage): LinkState => {
 };
 
 const linkTarget = (index: number): string => `link #${index}`;
+
+const AF_INET6 = 10;
+
+/**
+ * IFLA_AF_SPEC { AF_INET6: { IFLA_INET6_ADDR_GEN_MODE: none } }: a bridge port needs no IPv6
+ * link-local address, and hundreds of them only make every address dump and ND slower.
+ */
+const noLinkLocal = (nl: Rtnl['nl']): Map<number, Buffer> =>
+  new Map([[AF_INET6, nested(nl, nl.ifla.formatLinkProtocolInfoInet6({ addrGenMode: nl.ifla.In6AddrGenMode.NONE }))]]);
 
 export const linkOps = (r: Rtnl): LinkOps => {
   const { nl, socket } = r;
@@ -44,7 +53,10 @@ export const linkOps = (r: Rtnl): LinkOps => {
     return toLinkState(r, got);
   };
 
-  /** The kernel ignores IFLA_IFALIAS on create, so the alias is a second request; undone on failure. */
+  /**
+   * The kernel ignores IFLA_IFALIAS and refuses IFLA_AF_SPEC on create, so both go in a second
+   * request (before the link is ever up); the link is deleted again if that fails.
+   */
   const create = async (op: string, name: string, o: CreateOpts, attrs: ifla.LinkAttrs): Promise<LinkState> => {
     const link = await createRaw(op, name, {
       ...attrs,
@@ -52,21 +64,31 @@ export const linkOps = (r: Rtnl): LinkOps => {
       ...(o.masterIndex !== undefined ? { master: o.masterIndex } : {}),
     });
     const alias = o.alias;
-    if (alias === undefined) return link;
+    const settings: ifla.LinkAttrs = {
+      ...(alias === undefined ? {} : { ifalias: alias }),
+      ...(o.noIpv6LinkLocal === true ? { afSpec: noLinkLocal(nl) } : {}),
+    };
+    if (Object.keys(settings).length === 0) return link;
     try {
-      await attempt(r, op, name, () => socket.setLink({ index: link.index }, { ifalias: alias }, opts));
+      await attempt(r, op, name, () => socket.setLink({ index: link.index }, settings, opts));
     } catch (e) {
-      // Best effort: the caller gets the alias error, which is the one that explains the failure.
+      // Best effort: the caller gets the settings error, which is the one that explains the failure.
       await r.exclusive(() => socket.delLink({ index: link.index }, {}, opts)).catch(() => undefined);
       throw e;
     }
-    return { ...link, alias };
+    return alias === undefined ? link : { ...link, alias };
   };
 
   return {
     async listLinks() {
       const msgs = await attempt(r, 'list links', 'all', () => socket.getLinks(undefined, undefined, opts));
       return (msgs ?? []).map((m) => toLinkState(r, m));
+    },
+
+    async getLink(name) {
+      const msgs = await attempt(r, 'get link', name, () => socket.getLink({}, { ifname: name }, opts), ['ENODEV']);
+      const [m] = msgs ?? [];
+      return m ? toLinkState(r, m) : undefined;
     },
 
     createBridge(name, o) {

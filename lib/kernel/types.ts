@@ -56,6 +56,8 @@ export interface LinkChange {
 /** A netlink session bound to one namespace for its whole life. */
 export interface NetlinkSession {
   listLinks(): Promise<LinkState[]>;
+  /** One link by name, undefined when there is none: O(1) where a dump is O(links). */
+  getLink(name: string): Promise<LinkState | undefined>;
   listAddresses(family?: IpFamily): Promise<AddressState[]>;
   listRoutes(family: IpFamily): Promise<RouteState[]>;
 
@@ -66,7 +68,7 @@ export interface NetlinkSession {
    */
   createVethPair(
     name: string,
-    opts: { mtu: number; alias?: string; masterIndex?: number },
+    opts: { mtu: number; alias?: string; masterIndex?: number; noIpv6LinkLocal?: boolean },
     peer: { name: string; netns: NetnsHandle; mtu: number; mac?: string },
   ): Promise<LinkState>;
   setLink(index: number, change: LinkChange): Promise<void>;

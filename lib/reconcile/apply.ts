@@ -35,14 +35,15 @@ class Sessions {
     return entry.handle;
   }
 
-  /** Link indexes by name per namespace, read with one dump and kept current by this pass. */
+  /** Link indexes by name per namespace, looked up once and kept current by this pass. */
   private readonly indexes = new Map<string | undefined, Map<string, number>>();
 
   async indexOf(netns: string | undefined, name: string): Promise<number | undefined> {
     let names = this.indexes.get(netns);
-    if (!names || !names.has(name)) {
-      names = new Map((await this.get(netns).listLinks()).map((l) => [l.name, l.index]));
-      this.indexes.set(netns, names);
+    if (!names) this.indexes.set(netns, (names = new Map()));
+    if (!names.has(name)) {
+      const link = await this.get(netns).getLink(name);
+      if (link) names.set(name, link.index);
     }
     return names.get(name);
   }
@@ -80,7 +81,7 @@ const run = async (kernel: Kernel, s: Sessions, a: Action): Promise<Undo | undef
     case 'createVeth': {
       const masterIndex = await s.requireIndex(undefined, a.master);
       const peer = { name: a.peer.name, netns: s.handle(a.netns), mtu: a.peer.mtu, mac: a.peer.mac };
-      const link = await kernel.host.createVethPair(a.name, { mtu: a.mtu, alias: a.alias, masterIndex }, peer);
+      const link = await kernel.host.createVethPair(a.name, { mtu: a.mtu, alias: a.alias, masterIndex, noIpv6LinkLocal: true }, peer);
       s.remember(undefined, link.name, link.index);
       return () => kernel.host.deleteLink(link.index);
     }

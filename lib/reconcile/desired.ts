@@ -14,6 +14,14 @@ export interface DesiredNetwork {
   readonly endpoints: readonly DesiredEndpoint[];
 }
 
+/** Names of the host-side links these networks and endpoints own (bridges and veths). */
+export const hostLinkNames = (desired: readonly DesiredNetwork[], endpointFilter: (d: DesiredEndpoint) => boolean = () => true): string[] => [
+  ...desired.flatMap(({ objects }) => (objects.bridge ? [objects.bridge.name] : [])),
+  ...desired.flatMap(({ endpoints }) =>
+    endpoints.filter(endpointFilter).flatMap(({ objects }) => (objects.kind === 'veth' ? [objects.hostVeth.name] : [])),
+  ),
+];
+
 export const desiredHost = (networks: readonly Network[], endpoints: readonly Endpoint[]): DesiredNetwork[] =>
   networks.map((network) => {
     const driver = driverFor(network.driver);

@@ -1,16 +1,22 @@
 /**
- * Reads the kernel state a plan depends on. The host namespace is always read in full (our links
- * are found by owner tag); a container namespace is read only when its endpoint is in scope or
- * its host-side veth is missing, so attaching one container does not cost a visit to every other.
+ * Reads the kernel state a plan depends on. A container namespace is read only when its endpoint
+ * is in scope (or, in a full pass, when its host-side veth is missing), so attaching one
+ * container does not cost a visit to every other.
  */
 import { isTnetError } from '../errors.js';
 import { signatureOfListed } from '../firewall/encode.js';
 import { TABLE_FAMILY, TABLE_NAME } from '../firewall/types.js';
-import type { Kernel } from '../kernel/types.js';
-import type { DesiredEndpoint, DesiredNetwork } from './desired.js';
+import type { Kernel, LinkState } from '../kernel/types.js';
+import { hostLinkNames, type DesiredEndpoint, type DesiredNetwork } from './desired.js';
 import type { ObservedEndpoint, ObservedHost, ObservedNamespace } from './observed.js';
 
-export type EndpointScope = 'all' | ReadonlySet<string>;
+/**
+ * What a pass looks at. 'all' reads every link on the host (finding drift anywhere, and our
+ * stale links); a scoped pass reads only the named links it needs (the networks' bridges, the
+ * endpoints in scope and links known to be going away), so its cost does not grow with the
+ * number of containers on the host.
+ */
+export type Scope = 'all' | { readonly endpoints: ReadonlySet<string>; readonly goneLinks?: readonly string[] };
 
 const observeNamespace = async (kernel: Kernel, path: string): Promise<ObservedEndpoint> => {
   let handle;
@@ -35,14 +41,24 @@ const observeNamespace = async (kernel: Kernel, path: string): Promise<ObservedE
   }
 };
 
-const needsLook = (d: DesiredEndpoint, scope: EndpointScope, hostLinks: ReadonlySet<string>): boolean => {
-  if (d.objects.kind === 'shareHost') return false;
-  if (scope === 'all' || scope.has(d.endpoint.id)) return true;
-  return d.objects.kind === 'veth' && !hostLinks.has(d.objects.hostVeth.name);
+const inScope = (d: DesiredEndpoint, scope: Scope): boolean => scope === 'all' || scope.endpoints.has(d.endpoint.id);
+
+/** In a full pass, a namespace is visited when in scope or when its host side is missing. */
+const needsLook = (d: DesiredEndpoint, scope: Scope, hostLinks: ReadonlySet<string>): boolean =>
+  d.objects.kind !== 'shareHost' &&
+  (scope === 'all' ? true : inScope(d, scope) || (d.objects.kind === 'veth' && !hostLinks.has(d.objects.hostVeth.name)));
+
+const hostLinksFor = async (kernel: Kernel, desired: readonly DesiredNetwork[], scope: Scope): Promise<LinkState[]> => {
+  if (scope === 'all') return kernel.host.listLinks();
+  const names = new Set([...hostLinkNames(desired, (d) => inScope(d, scope)), ...(scope.goneLinks ?? [])]);
+  const links = [];
+  for (const name of names) links.push(await kernel.host.getLink(name));
+  return links.filter((l): l is LinkState => l !== undefined);
 };
 
-export const observeHost = async (kernel: Kernel, desired: readonly DesiredNetwork[], scope: EndpointScope): Promise<ObservedHost> => {
-  const [links, addresses] = await Promise.all([kernel.host.listLinks(), kernel.host.listAddresses()]);
+export const observeHost = async (kernel: Kernel, desired: readonly DesiredNetwork[], scope: Scope): Promise<ObservedHost> => {
+  const links = await hostLinksFor(kernel, desired, scope);
+  const addresses = await kernel.host.listAddresses();
   const host: ObservedNamespace = { links, addresses, routes: [] };
   const hostLinks = new Set(links.map((l) => l.name));
 
@@ -55,7 +71,8 @@ export const observeHost = async (kernel: Kernel, desired: readonly DesiredNetwo
   const endpoints = new Map<string, ObservedEndpoint>();
   for (const { endpoints: eps } of desired) {
     for (const d of eps) {
-      if (needsLook(d, scope, hostLinks) && 'netns' in d.objects) {
+      if (scope !== 'all' && !inScope(d, scope)) endpoints.set(d.endpoint.id, { state: 'outOfScope' });
+      else if (needsLook(d, scope, hostLinks) && 'netns' in d.objects) {
         endpoints.set(d.endpoint.id, await observeNamespace(kernel, d.objects.netns));
       }
     }

@@ -11,8 +11,10 @@ export type ObservedEndpoint =
   | { readonly state: 'present'; readonly ns: ObservedNamespace }
   /** The container namespace no longer exists (the container is gone). */
   | { readonly state: 'netnsGone' }
-  /** Not looked at in this pass (out of scope and nothing on the host side suggested drift). */
-  | { readonly state: 'notObserved' };
+  /** Its host side was looked at, its namespace was not (nothing there suggested drift). */
+  | { readonly state: 'notObserved' }
+  /** Not looked at at all: a scoped pass leaves this endpoint alone. */
+  | { readonly state: 'outOfScope' };
 
 export interface ObservedHost {
   readonly host: ObservedNamespace;

@@ -10,7 +10,7 @@ import { renderFirewall } from '../firewall/render.js';
 import type { LinkState } from '../kernel/types.js';
 import { parseOwnerAlias } from '../model/names.js';
 import type { Action } from './actions.js';
-import type { DesiredNetwork } from './desired.js';
+import { hostLinkNames, type DesiredNetwork } from './desired.js';
 import type { ObservedEndpoint, ObservedHost, ObservedNamespace } from './observed.js';
 
 export interface Plan {
@@ -63,7 +63,7 @@ class Planner {
   }
 
   endpoint(host: ObservedNamespace, label: string, want: EndpointObjects, seen: ObservedEndpoint): void {
-    if (want.kind === 'shareHost') return;
+    if (want.kind === 'shareHost' || seen.state === 'outOfScope') return;
     if (seen.state === 'netnsGone') {
       this.notes.push(`endpoint ${label}: namespace ${want.netns} is gone; disconnect it to free its address`);
       return;
@@ -133,12 +133,7 @@ const at = (netns: string | undefined): { netns?: string } => (netns === undefin
 
 export const planHost = (desired: readonly DesiredNetwork[], observed: ObservedHost): Plan => {
   const p = new Planner();
-  const wanted = new Set(
-    desired.flatMap(({ objects, endpoints }) => [
-      ...(objects.bridge ? [objects.bridge.name] : []),
-      ...endpoints.flatMap(({ objects: e }) => (e.kind === 'veth' ? [e.hostVeth.name] : [])),
-    ]),
-  );
+  const wanted = new Set(hostLinkNames(desired));
   // Ours but no longer wanted, first so their names are free: endpoints' veths before bridges.
   const stale = observed.host.links.filter((l) => ownerOf(l) !== undefined && !wanted.has(l.name));
   const isEndpointLink = (l: LinkState): boolean => ownerOf(l)?.endpointIdPrefix !== undefined;

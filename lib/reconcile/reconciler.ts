@@ -9,12 +9,11 @@ import type { Kernel } from '../kernel/types.js';
 import type { Endpoint, Network } from '../model/types.js';
 import { applyActions } from './apply.js';
 import { desiredHost } from './desired.js';
-import { observeHost, type EndpointScope } from './observe.js';
+import { observeHost, type Scope } from './observe.js';
 import { planHost, type Plan } from './plan.js';
 
 export interface ReconcileOptions {
-  /** Which endpoints' namespaces to inspect; others are inspected only when their host side drifted. */
-  readonly scope: EndpointScope;
+  readonly scope: Scope;
   readonly dryRun?: boolean;
 }
 

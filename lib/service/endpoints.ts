@@ -8,7 +8,7 @@ import { endpointIdFor, macFor, validateIfname } from '../model/names.js';
 import { netnsPath } from '../kernel/netns.js';
 import type { Endpoint, EndpointOwner, EndpointRequest, IpFamily, Network } from '../model/types.js';
 import type { ServiceContext } from './context.js';
-import { NO_ENDPOINTS, syncHost } from './sync.js';
+import { removalScope, syncHost } from './sync.js';
 
 /** Opens the namespace to prove it exists and to learn its canonical path. */
 const resolveNetns = (ctx: ServiceContext, network: Network, ref: string): string => {
@@ -72,7 +72,7 @@ export const connectLocked = async (ctx: ServiceContext, request: EndpointReques
   };
   await ctx.repo.addEndpoint(endpoint);
   try {
-    await syncHost(ctx, { scope: new Set([id]) });
+    await syncHost(ctx, { scope: { endpoints: new Set([id]) } });
   } catch (e) {
     await ctx.repo.removeEndpoint(endpoint);
     throw e;
@@ -95,7 +95,7 @@ export const findEndpoint = async (ctx: ServiceContext, networkName: string, net
 /** Removes the endpoint's record; the reconcile pass then deletes its veth (ours, no longer wanted). */
 export const disconnectLocked = async (ctx: ServiceContext, endpoint: Endpoint): Promise<void> => {
   await ctx.repo.removeEndpoint(endpoint);
-  await syncHost(ctx, { scope: NO_ENDPOINTS });
+  await syncHost(ctx, { scope: removalScope([await ctx.repo.requireNetwork(endpoint.network)], [endpoint]) });
 };
 
 export const disconnect = (ctx: ServiceContext, networkName: string, netnsRef: string): Promise<Endpoint> =>

@@ -3,7 +3,7 @@ import { TnetError } from '../errors.js';
 import { resolveNetwork } from '../model/network-resolve.js';
 import type { Network, NetworkRequest } from '../model/types.js';
 import type { ServiceContext } from './context.js';
-import { NO_ENDPOINTS, syncHost } from './sync.js';
+import { NETWORKS_ONLY, removalScope, syncHost } from './sync.js';
 
 const DEFAULT_ROUTES = new Set(['0.0.0.0/0', '::/0']);
 
@@ -24,7 +24,7 @@ export const createNetworkLocked = async (ctx: ServiceContext, request: NetworkR
   });
   await ctx.repo.createNetwork(network);
   try {
-    await syncHost(ctx, { scope: NO_ENDPOINTS });
+    await syncHost(ctx, { scope: NETWORKS_ONLY });
   } catch (e) {
     await ctx.repo.deleteNetwork(network.name);
     throw e;
@@ -37,7 +37,7 @@ export const createNetwork = (ctx: ServiceContext, request: NetworkRequest): Pro
 
 /** Removes a network; refuses while endpoints are attached unless force, which detaches them. */
 export const removeNetworkLocked = async (ctx: ServiceContext, name: string, force: boolean): Promise<void> => {
-  await ctx.repo.requireNetwork(name);
+  const network = await ctx.repo.requireNetwork(name);
   const endpoints = await ctx.repo.listEndpoints(name);
   if (endpoints.length > 0 && !force) {
     const where = endpoints.map((e) => e.netns).join(', ');
@@ -46,7 +46,7 @@ export const removeNetworkLocked = async (ctx: ServiceContext, name: string, for
     });
   }
   await ctx.repo.deleteNetwork(name);
-  await syncHost(ctx, { scope: NO_ENDPOINTS });
+  await syncHost(ctx, { scope: removalScope([network], endpoints) });
 };
 
 export const removeNetworks = (ctx: ServiceContext, names: readonly string[], force: boolean): Promise<void> =>
@@ -59,8 +59,8 @@ export const removeNetworks = (ctx: ServiceContext, names: readonly string[], fo
 export const pruneNetworks = (ctx: ServiceContext): Promise<string[]> =>
   ctx.repo.withHostLock(async () => {
     const used = new Set((await ctx.repo.listEndpoints()).map((e) => e.network));
-    const unused = (await ctx.repo.listNetworks()).filter((n) => !used.has(n.name)).map((n) => n.name);
-    for (const name of unused) await ctx.repo.deleteNetwork(name);
-    if (unused.length > 0) await syncHost(ctx, { scope: NO_ENDPOINTS });
-    return unused;
+    const unused = (await ctx.repo.listNetworks()).filter((n) => !used.has(n.name));
+    for (const n of unused) await ctx.repo.deleteNetwork(n.name);
+    if (unused.length > 0) await syncHost(ctx, { scope: removalScope(unused, []) });
+    return unused.map((n) => n.name);
   });

@@ -1,10 +1,16 @@
 /** Runs a reconcile pass over everything the store holds for this host. */
-import { reconcile, type ReconcileOptions } from '../reconcile/reconciler.js';
+import { desiredHost, hostLinkNames } from '../reconcile/desired.js';
 import type { Plan } from '../reconcile/plan.js';
+import { reconcile, type ReconcileOptions } from '../reconcile/reconciler.js';
+import type { Endpoint, Network } from '../model/types.js';
 import type { ServiceContext } from './context.js';
 
 export const syncHost = async (ctx: ServiceContext, options: ReconcileOptions): Promise<Plan> =>
   reconcile(ctx.kernel, await ctx.repo.listNetworks(), await ctx.repo.listEndpoints(), options);
 
-/** The scope for a pass that looks inside no container namespace unless its host side drifted. */
-export const NO_ENDPOINTS: ReadonlySet<string> = new Set();
+/** A pass over the networks only: no container namespace is visited. */
+export const NETWORKS_ONLY = { endpoints: new Set<string>() } as const;
+
+/** A pass that removes these records' links (they are no longer in the store) and visits nothing else. */
+export const removalScope = (networks: readonly Network[], endpoints: readonly Endpoint[]) =>
+  ({ endpoints: new Set<string>(), goneLinks: hostLinkNames(desiredHost(networks, endpoints)) }) as const;

@@ -5,7 +5,7 @@
  * plugin processes never lose an update. Reads take no lock: rename is atomic, so a reader sees
  * either the previous or the next complete file.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TnetError } from '../errors.js';
 import { writeFileAtomic } from './atomic-file.js';
@@ -28,16 +28,29 @@ export async function openLocalStore(stateDir: string, opts: LocalStoreOptions =
   // Creates the state dir too; 0700 because the state names every container on the host.
   await fsOp('mkdir', stateDir, () => mkdir(locksDir, { recursive: true, mode: 0o700 }));
 
+  /**
+   * The last parsed file, keyed by its identity: every write renames a new file into place, so an
+   * unchanged inode, size and mtime mean unchanged content, and one operation's several reads
+   * parse the file once instead of once each (the file grows with every endpoint).
+   */
+  let cached: { identity: string; keyspace: Keyspace } | undefined;
+
   const read = async (): Promise<Keyspace> => {
     let text: string;
+    let identity: string;
     try {
+      const st = await stat(statePath, { bigint: true });
+      identity = `${st.ino}:${st.size}:${st.mtimeNs}`;
+      if (cached?.identity === identity) return cached.keyspace;
       text = await readFile(statePath, 'utf8');
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return emptyKeyspace;
       throw fsError('read', statePath, e);
     }
     try {
-      return parseKeyspace(text);
+      const keyspace = parseKeyspace(text);
+      cached = { identity, keyspace };
+      return keyspace;
     } catch (e) {
       throw new TnetError('internal', `state file ${statePath} is corrupt: ${(e as Error).message}`, {
         op: 'read',
