@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TnetError } from '../../errors.js';
-import { parseSpecFile } from '../../model/spec-file.js';
 import { applySpec, type ApplyReport } from '../../service/apply.js';
 import type { Argv } from 'yargs';
 import { optionalString, type Args } from '../args.js';
@@ -28,6 +27,8 @@ const builder = (y: Argv): Argv => y.option('file', { alias: 'f', type: 'string'
 
 const run = (dryRun: boolean) => async (args: Args, env: CommandEnv): Promise<number> => {
   const path = resolve(String(optionalString(args, 'file')));
+  // The YAML parser is the heaviest module of the CLI: only apply and diff load it.
+  const { parseSpecFile } = await import('../../model/spec-file.js');
   const spec = parseSpecFile(readSpec(path), path);
   const { ctx } = await env.app();
   print(env, await applySpec(ctx, spec, path, dryRun), dryRun);
