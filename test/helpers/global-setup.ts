@@ -9,7 +9,14 @@ import { readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { delNetns, listTestNetns } from './netns.js';
+import { tryRun } from './sh.js';
 import { TEST_STATE_PREFIX } from './state-dir.js';
+
+/** tnet objects in the machine's own namespace: tests must never create any. */
+const rootNamespaceObjects = (): string[] => [
+  ...tryRun('ip', '-o', 'link', 'show').stdout.split('\n').filter((l) => /: (tnbr-|tnv)/.test(l)).map((l) => `link ${l.split(':')[1]?.trim()}`),
+  ...(tryRun('nft', 'list', 'table', 'inet', 'tnet').status === 0 ? ['nft table inet tnet'] : []),
+];
 
 const stateDirs = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith(TEST_STATE_PREFIX));
 
@@ -25,7 +32,8 @@ export function teardown(): void {
   const dirs = stateDirs().filter((d) => !before.dirs.has(d));
   for (const n of netns) delNetns(n);
   for (const d of dirs) rmSync(join(tmpdir(), d), { recursive: true, force: true });
-  if (netns.length > 0 || dirs.length > 0) {
-    throw new Error(`tests leaked: netns [${netns.join(', ')}], state dirs [${dirs.join(', ')}]`);
+  const root = rootNamespaceObjects();
+  if (netns.length > 0 || dirs.length > 0 || root.length > 0) {
+    throw new Error(`tests leaked: netns [${netns.join(', ')}], state dirs [${dirs.join(', ')}], in the root namespace [${root.join(', ')}]`);
   }
 }

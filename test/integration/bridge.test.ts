@@ -72,6 +72,19 @@ describe('bridge networks', () => {
     expect(inNetns('tt-br-a', 'ip', '-o', 'addr', 'show', 'dev', 'eth1')).toContain('10.51.0.');
   });
 
+  it('applies the network MTU, a chosen MAC and interface name, and a custom bridge name', async () => {
+    await lab.ok('create', '--subnet', '10.54.0.0/24', '--mtu', '1400', '-o', 'bridge.name=tt-br-custom', 'small');
+    const ns = lab.container('m');
+    const e = await connect('small', ns, '--mac', '02:42:ac:11:00:99', '--ifname', 'net0', '--ip', '10.54.0.99');
+    expect(e).toMatchObject({ ifname: 'net0', mac: '02:42:ac:11:00:99', ipv4: '10.54.0.99' });
+    const link = inNetns(ns, 'ip', '-o', 'link', 'show', 'net0');
+    expect(link).toMatch(/mtu 1400/);
+    expect(link).toContain('02:42:ac:11:00:99');
+    expect(inNetns(lab.ns, 'ip', '-o', 'link', 'show', 'tt-br-custom')).toMatch(/mtu 1400/);
+    await lab.ok('rm', '--force', 'small');
+    expect(tryRun('ip', '-n', lab.ns, 'link', 'show', 'tt-br-custom').status).not.toBe(0);
+  });
+
   it('disconnect removes exactly what connect made and frees the address', async () => {
     const ns = lab.container('tmp');
     const e = await connect('front', ns);
