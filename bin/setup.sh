@@ -26,7 +26,8 @@ fi
 # tnet did, ping to show traffic.
 packages=(libnftables1 iproute2 iputils-ping nftables)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(socat)
+  # etcd-server: the etcd store backend is tested against a real etcd (started by the tests).
+  packages+=(socat etcd-server)
 fi
 missing=()
 for p in "${packages[@]}"; do
