@@ -5,12 +5,43 @@
  */
 import { isTnetError } from '../errors.js';
 import { signatureOfListed } from '../firewall/encode.js';
+import { elementsOfListed, type NftElement } from '../firewall/forwards.js';
 import { TABLE_FAMILY, TABLE_NAME } from '../firewall/types.js';
 import type { Kernel } from '../kernel/types.js';
 import type { DesiredEndpoint, DesiredNetwork } from './desired.js';
 import type { ObservedEndpoint, ObservedHost, ObservedNamespace } from './observed.js';
 
 export type EndpointScope = 'all' | ReadonlySet<string>;
+
+/** A sysctl of a link that does not exist yet (a bridge this pass creates) reads as unset. */
+const readSysctlOrUnset = (kernel: Kernel, key: string): string => {
+  try {
+    return kernel.readSysctl(kernel.hostNetns, key).trim();
+  } catch (e) {
+    if (isTnetError(e, 'notFound')) return '';
+    throw e;
+  }
+};
+
+/**
+ * Our table without map elements, plus the elements of its plain sets (a few bridge names), so
+ * the structure signature costs the same with 10 000 published ports as with none.
+ */
+const observeTable = (kernel: Kernel): unknown[] | undefined => {
+  const items = kernel.nft.listTable(TABLE_FAMILY, TABLE_NAME, { elements: false });
+  if (items === undefined) return undefined;
+  return items.map((item) => {
+    const set = (item as { set?: { name: string } }).set;
+    if (set === undefined) return item;
+    return kernel.nft.listSet(TABLE_FAMILY, TABLE_NAME, set.name, 'set')?.find((i) => 'set' in (i as object)) ?? item;
+  });
+};
+
+const observeForwardElements = (kernel: Kernel, items: readonly unknown[]): NftElement[] =>
+  items.flatMap((item) => {
+    const map = (item as { map?: { name: string } }).map;
+    return map === undefined ? [] : (kernel.nft.listSet(TABLE_FAMILY, TABLE_NAME, map.name, 'map') ?? []).flatMap(elementsOfListed);
+  });
 
 const observeNamespace = async (kernel: Kernel, path: string): Promise<ObservedEndpoint> => {
   let handle;
@@ -41,17 +72,22 @@ const needsLook = (d: DesiredEndpoint, scope: EndpointScope, hostLinks: Readonly
   return d.objects.kind === 'veth' && !hostLinks.has(d.objects.hostVeth.name);
 };
 
-export const observeHost = async (kernel: Kernel, desired: readonly DesiredNetwork[], scope: EndpointScope): Promise<ObservedHost> => {
+export const observeHost = async (
+  kernel: Kernel,
+  desired: readonly DesiredNetwork[],
+  scope: EndpointScope,
+  readForwards = scope === 'all',
+): Promise<ObservedHost> => {
   const [links, addresses] = await Promise.all([kernel.host.listLinks(), kernel.host.listAddresses()]);
   const host: ObservedNamespace = { links, addresses, routes: [] };
   const hostLinks = new Set(links.map((l) => l.name));
 
   const sysctls = new Map<string, string>();
   for (const { objects } of desired) {
-    for (const { key } of objects.sysctls) sysctls.set(key, kernel.readSysctl(kernel.hostNetns, key).trim());
+    for (const { key } of objects.sysctls) sysctls.set(key, readSysctlOrUnset(kernel, key));
   }
 
-  const listed = kernel.nft.listTable(TABLE_FAMILY, TABLE_NAME);
+  const listed = observeTable(kernel);
   const endpoints = new Map<string, ObservedEndpoint>();
   for (const { endpoints: eps } of desired) {
     for (const d of eps) {
@@ -60,5 +96,7 @@ export const observeHost = async (kernel: Kernel, desired: readonly DesiredNetwo
       }
     }
   }
-  return { host, sysctls, firewall: listed === undefined ? undefined : signatureOfListed(listed), endpoints };
+  const firewall = listed === undefined ? undefined : signatureOfListed(listed);
+  const forwardElements = readForwards ? (listed === undefined ? [] : observeForwardElements(kernel, listed)) : undefined;
+  return { host, sysctls, firewall, endpoints, ...(forwardElements === undefined ? {} : { forwardElements }) };
 };

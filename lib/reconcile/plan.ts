@@ -11,6 +11,9 @@ import type { LinkState } from '../kernel/types.js';
 import { parseOwnerAlias } from '../model/names.js';
 import type { Action } from './actions.js';
 import type { DesiredNetwork } from './desired.js';
+import type { PortForward } from '../firewall/forwards.js';
+import type { EndpointScope } from './observe.js';
+import { planForwards } from './plan-forwards.js';
 import type { ObservedEndpoint, ObservedHost, ObservedNamespace } from './observed.js';
 
 export interface Plan {
@@ -131,7 +134,12 @@ class Planner {
 
 const at = (netns: string | undefined): { netns?: string } => (netns === undefined ? {} : { netns });
 
-export const planHost = (desired: readonly DesiredNetwork[], observed: ObservedHost): Plan => {
+export const planHost = (
+  desired: readonly DesiredNetwork[],
+  observed: ObservedHost,
+  scope: EndpointScope = 'all',
+  released: readonly PortForward[] = [],
+): Plan => {
   const p = new Planner();
   const wanted = new Set(
     desired.flatMap(({ objects, endpoints }) => [
@@ -157,10 +165,15 @@ export const planHost = (desired: readonly DesiredNetwork[], observed: ObservedH
     }
   }
   const table = renderFirewall(desired.flatMap(({ objects }) => (objects.firewall ? [objects.firewall] : [])));
+  const forwards = planForwards(desired, scope, released, observed.forwardElements);
+  p.problems.push(...forwards.problems);
   if (table === undefined) {
     if (observed.firewall !== undefined) p.actions.push({ do: 'deleteFirewall' });
   } else if (observed.firewall !== signatureOf(table)) {
-    p.actions.push({ do: 'replaceFirewall', table });
+    // A rewritten table has empty maps: every wanted element goes in with it, in one transaction.
+    p.actions.push({ do: 'replaceFirewall', table, forwards: forwards.wanted });
+  } else if (forwards.action) {
+    p.actions.push(forwards.action);
   }
   return { actions: p.actions, problems: p.problems, notes: p.notes };
 };

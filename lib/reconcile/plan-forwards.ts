@@ -1,0 +1,76 @@
+/**
+ * Port-forward elements: desired vs observed, one element at a time. Pure.
+ *
+ * A full pass (apply, drift repair) has listed every element: it adds what is missing, deletes
+ * what nobody wants (or holds another value or owner), never rewriting the table. A scoped pass
+ * (connect, publish, disconnect) has not listed them, because that costs O(mappings): it adds the
+ * in-scope endpoints' elements (adding an identical element is a no-op) and forgets the released
+ * ones with a delete that cannot fail. If a key holds something else, the add fails with
+ * `exists` and the reconciler runs the pass again as a full one.
+ */
+import { elementId, elementsOf, sameElement, type NftElement, type PortForward } from '../firewall/forwards.js';
+import { describeHostSide } from '../model/ports.js';
+import type { Action } from './actions.js';
+import type { DesiredNetwork } from './desired.js';
+import type { EndpointScope } from './observe.js';
+
+export interface ForwardPlan {
+  /** All wanted elements, one per key (for a table rewrite). */
+  readonly wanted: readonly NftElement[];
+  readonly action?: Extract<Action, { do: 'updateForwards' }>;
+  readonly problems: readonly string[];
+}
+
+const forwardLabel = (f: PortForward): string => `${describeHostSide(f)} (IPv${f.family})`;
+
+export const planForwards = (
+  desired: readonly DesiredNetwork[],
+  scope: EndpointScope,
+  released: readonly PortForward[],
+  observed: readonly NftElement[] | undefined,
+): ForwardPlan => {
+  const problems: string[] = [];
+  const wanted = new Map<string, NftElement>();
+  const inScope: NftElement[] = [];
+  const claimedBy = new Map<string, string>();
+  for (const { network, endpoints } of desired) {
+    for (const { endpoint, forwards } of endpoints) {
+      for (const f of forwards) {
+        const label = `${network.name}/${endpoint.netns}`;
+        const first = elementsOf(f)[0];
+        const other = first && claimedBy.get(elementId(first));
+        if (other !== undefined) {
+          problems.push(`${forwardLabel(f)} is published by both ${other} and ${label}`);
+          continue;
+        }
+        for (const e of elementsOf(f)) {
+          claimedBy.set(elementId(e), label);
+          wanted.set(elementId(e), e);
+          if (scope === 'all' || scope.has(endpoint.id)) inScope.push(e);
+        }
+      }
+    }
+  }
+  const isWanted = (e: NftElement): boolean => {
+    const w = wanted.get(elementId(e));
+    return w !== undefined && sameElement(w, e);
+  };
+
+  let add: NftElement[];
+  let remove: NftElement[] = [];
+  let forget: NftElement[] = [];
+  if (observed !== undefined) {
+    const seen = new Map(observed.map((e) => [elementId(e), e]));
+    add = [...wanted.values()].filter((w) => { const s = seen.get(elementId(w)); return s === undefined || !sameElement(s, w); });
+    remove = observed.filter((e) => !isWanted(e));
+  } else {
+    add = inScope;
+    forget = released.flatMap(elementsOf).filter((e) => !isWanted(e));
+  }
+  const changes = add.length + remove.length + forget.length;
+  return {
+    wanted: [...wanted.values()],
+    ...(changes === 0 ? {} : { action: { do: 'updateForwards', add, remove, forget, observed: observed !== undefined } }),
+    problems,
+  };
+};
