@@ -17,7 +17,7 @@
 import type { NetworkFirewall } from '../drivers/types.js';
 import { mapName } from './forwards.js';
 import {
-  accept, ctDnat, daddrIn, daddrIsLocal, daddrOf, dnatByMaps, drop, iifname, iifnameInSet, l4proto, masquerade, nfproto,
+  accept, ctDnat, daddrIn, daddrIsLocal, daddrOf, dnatByMaps, drop, iifnameInSet, l4proto, masquerade, nfproto,
   oifname, oifnameInSet, saddrIn, thDport,
 } from './statements.js';
 import type { ChainDef, NftStatement } from './types.js';
@@ -55,5 +55,6 @@ export const portRules = (nets: readonly NetworkFirewall[], bridgesSet: string):
   ['postrouting', 'localhost', [nfproto(4), saddrIn('127.0.0.0/8'), ctDnat, oifnameInSet(bridgesSet), masquerade]],
   ...nets
     .filter((n) => !n.internal)
-    .map((n): Rule => ['postrouting', `hairpin:${n.networkId.slice(0, 12)}`, [iifname(n.bridge), oifname(n.bridge), ctDnat, masquerade]]),
+    // iifname is never set in postrouting: "from this network" is its subnet as the source.
+    .flatMap((n) => n.subnets.map((subnet): Rule => ['postrouting', `hairpin:${n.networkId.slice(0, 12)}`, [saddrIn(subnet), oifname(n.bridge), ctDnat, masquerade]])),
 ];

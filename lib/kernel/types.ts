@@ -51,6 +51,8 @@ export interface LinkChange {
   readonly masterIndex?: number | null; // null: release from master
   readonly mac?: string;
   readonly alias?: string;
+  /** Bridge port hairpin mode: frames may leave through the port they came in by (published ports). */
+  readonly hairpin?: boolean;
 }
 
 /** A netlink session bound to one namespace for its whole life. */

@@ -22,7 +22,7 @@ export type Action =
       readonly do: 'setLink';
       readonly netns?: string;
       readonly link: string;
-      readonly change: { readonly up?: true; readonly mtu?: number; readonly master?: string; readonly mac?: string };
+      readonly change: { readonly up?: true; readonly mtu?: number; readonly master?: string; readonly mac?: string; readonly hairpin?: true };
     }
   | { readonly do: 'addAddress'; readonly netns?: string; readonly link: string; readonly address: DesiredAddress }
   | { readonly do: 'deleteAddress'; readonly netns?: string; readonly link: string; readonly address: DesiredAddress }

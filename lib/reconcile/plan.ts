@@ -92,7 +92,7 @@ class Planner {
       return;
     }
     // A bridge recreated in this pass has a new index: its ports must be enslaved again.
-    if (!bridge || hostLink.masterIndex !== bridge.index) this.actions.push({ do: 'setLink', link: hostLink.name, change: { master: want.hostVeth.master } });
+    if (!bridge || hostLink.masterIndex !== bridge.index) this.actions.push({ do: 'setLink', link: hostLink.name, change: { master: want.hostVeth.master, hairpin: true } });
     if (hostLink.mtu !== want.hostVeth.mtu) this.actions.push({ do: 'setLink', link: hostLink.name, change: { mtu: want.hostVeth.mtu } });
     if (!hostLink.up) this.actions.push({ do: 'setLink', link: hostLink.name, change: { up: true } });
     if (seen.state === 'present' && peer) this.container(seen.ns, peer, want);
@@ -104,7 +104,9 @@ class Planner {
       do: 'createVeth', name: hostVeth.name, mtu: hostVeth.mtu, alias: hostVeth.alias, master: hostVeth.master, netns,
       peer: { name: container.ifname, mac: container.mac, mtu: container.mtu },
     });
-    this.actions.push({ do: 'setLink', link: hostVeth.name, change: { up: true } });
+    // Hairpin: a container reaching its own published port via a host address gets the answer
+    // back through its own bridge port (br_netfilter bridges DNATed frames).
+    this.actions.push({ do: 'setLink', link: hostVeth.name, change: { up: true, hairpin: true } });
     this.actions.push({ do: 'setLink', netns, link: 'lo', change: { up: true } });
     this.actions.push({ do: 'setLink', netns, link: container.ifname, change: { up: true } });
     for (const address of container.addresses) this.actions.push({ do: 'addAddress', netns, link: container.ifname, address });
