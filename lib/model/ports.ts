@@ -39,7 +39,7 @@ const parseHostIp = (s: string, spec: string, path: string): string => {
   const bracketed = /^\[(.*)\]$/.exec(s);
   const text = bracketed?.[1] ?? s;
   const a = tryParseAddress(text);
-  if (a === undefined || (a.family === 6 && bracketed === null)) {
+  if (a === undefined || (a.family === 6) !== (bracketed !== null)) {
     throw inputError(path, `${JSON.stringify(spec)}: host address ${JSON.stringify(s)} is not an IPv4 address or a bracketed IPv6 address like [::1]`);
   }
   return formatAddress(a.family, a.value);

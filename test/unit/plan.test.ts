@@ -132,7 +132,7 @@ describe('planner, bridge recreated', () => {
     const k = converged();
     const host = { ...k.host, links: k.host.links.filter((l) => l.name !== bridge).map(({ masterIndex: _gone, ...l }): LinkState => l) };
     const plan = planHost(desired, observed(host));
-    expect(plan.actions).toContainEqual({ do: 'setLink', link: veth, change: { master: bridge } });
+    expect(plan.actions).toContainEqual({ do: 'setLink', link: veth, change: { master: bridge, hairpin: true } });
     expect(kinds(plan.actions).indexOf('createBridge')).toBeLessThan(plan.actions.findIndex((a) => a.do === 'setLink' && 'link' in a && a.link === veth));
   });
 });
