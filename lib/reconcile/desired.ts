@@ -1,14 +1,11 @@
 /** The desired state of one host, as the drivers describe it, ready for the planner. */
 import { driverFor } from '../drivers/registry.js';
 import type { EndpointObjects, NetworkObjects } from '../drivers/types.js';
-import { forwardsOf, type PortForward } from '../firewall/forwards.js';
 import type { Endpoint, Network } from '../model/types.js';
 
 export interface DesiredEndpoint {
   readonly endpoint: Endpoint;
   readonly objects: EndpointObjects;
-  /** Published ports as firewall forwards (bridge endpoints with addresses only). */
-  readonly forwards: readonly PortForward[];
 }
 
 export interface DesiredNetwork {
@@ -25,9 +22,6 @@ export const desiredHost = (networks: readonly Network[], endpoints: readonly En
       objects: driver.network(network),
       endpoints: endpoints
         .filter((e) => e.network === network.name)
-        .map((endpoint) => {
-          const objects = driver.endpoint(network, endpoint);
-          return { endpoint, objects, forwards: objects.kind === 'veth' ? forwardsOf(network, endpoint) : [] };
-        }),
+        .map((endpoint) => ({ endpoint, objects: driver.endpoint(network, endpoint) })),
     };
   });

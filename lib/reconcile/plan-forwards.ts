@@ -6,16 +6,18 @@
  * (connect, publish, disconnect) has not listed them, because that costs O(mappings): it adds the
  * in-scope endpoints' elements (adding an identical element is a no-op) and forgets the released
  * ones with a delete that cannot fail. If a key holds something else, the add fails with
- * `exists` and the reconciler runs the pass again as a full one.
+ * `exists` and the reconciler runs the pass again as a full one. A scoped pass looks only at its
+ * endpoints, so its cost does not grow with other endpoints' mappings: a released element carries
+ * its endpoint's owner tag, so only that endpoint (gone, or in scope) could still want it.
  */
-import { elementId, elementsOf, sameElement, type NftElement, type PortForward } from '../firewall/forwards.js';
+import { elementId, elementsOf, forwardsOf, sameElement, type NftElement, type PortForward } from '../firewall/forwards.js';
 import { describeHostSide } from '../model/ports.js';
 import type { Action } from './actions.js';
 import type { DesiredNetwork } from './desired.js';
 import type { EndpointScope } from './observe.js';
 
 export interface ForwardPlan {
-  /** All wanted elements, one per key (for a table rewrite). */
+  /** Wanted elements, one per key (every endpoint's in a full pass, for a table rewrite). */
   readonly wanted: readonly NftElement[];
   readonly action?: Extract<Action, { do: 'updateForwards' }>;
   readonly problems: readonly string[];
@@ -31,11 +33,11 @@ export const planForwards = (
 ): ForwardPlan => {
   const problems: string[] = [];
   const wanted = new Map<string, NftElement>();
-  const inScope: NftElement[] = [];
   const claimedBy = new Map<string, string>();
   for (const { network, endpoints } of desired) {
-    for (const { endpoint, forwards } of endpoints) {
-      for (const f of forwards) {
+    for (const { endpoint, objects } of endpoints) {
+      if (objects.kind !== 'veth' || (scope !== 'all' && !scope.has(endpoint.id))) continue;
+      for (const f of forwardsOf(network, endpoint)) {
         const label = `${network.name}/${endpoint.netns}`;
         const first = elementsOf(f)[0];
         const other = first && claimedBy.get(elementId(first));
@@ -46,7 +48,6 @@ export const planForwards = (
         for (const e of elementsOf(f)) {
           claimedBy.set(elementId(e), label);
           wanted.set(elementId(e), e);
-          if (scope === 'all' || scope.has(endpoint.id)) inScope.push(e);
         }
       }
     }
@@ -64,7 +65,7 @@ export const planForwards = (
     add = [...wanted.values()].filter((w) => { const s = seen.get(elementId(w)); return s === undefined || !sameElement(s, w); });
     remove = observed.filter((e) => !isWanted(e));
   } else {
-    add = inScope;
+    add = [...wanted.values()];
     forget = released.flatMap(elementsOf).filter((e) => !isWanted(e));
   }
   const changes = add.length + remove.length + forget.length;

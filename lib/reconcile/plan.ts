@@ -172,8 +172,10 @@ export const planHost = (
   if (table === undefined) {
     if (observed.firewall !== undefined) p.actions.push({ do: 'deleteFirewall' });
   } else if (observed.firewall !== signatureOf(table)) {
-    // A rewritten table has empty maps: every wanted element goes in with it, in one transaction.
-    p.actions.push({ do: 'replaceFirewall', table, forwards: forwards.wanted });
+    // A rewritten table has empty maps: every wanted element goes in with it, in one transaction
+    // (all endpoints', also in a scoped pass: O(mappings), but only when the structure changes).
+    const all = scope === 'all' ? forwards.wanted : planForwards(desired, 'all', [], []).wanted;
+    p.actions.push({ do: 'replaceFirewall', table, forwards: all });
   } else if (forwards.action) {
     p.actions.push(forwards.action);
   }

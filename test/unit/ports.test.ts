@@ -80,8 +80,10 @@ describe('port forwards as map elements', () => {
   });
 
   it('a scoped pass writes only the in-scope endpoint and forgets released forwards nobody else wants', () => {
-    const plan = planForwards(desiredHost([web], [a, b]), new Set([b.id]), forwardsOf(web, a), undefined);
-    expect(plan.action?.add).toEqual(forwardsOf(web, b).flatMap(elementsOf));
+    // b keeps 9090 and adds 9091: the released old record's 9090 is still wanted, so it stays.
+    const b2 = { ...b, ports: parsePortList(['9090:90', '9091:91'], 'p') };
+    const plan = planForwards(desiredHost([web], [a, b2]), new Set([b.id]), forwardsOf(web, b), undefined);
+    expect(plan.action?.add).toEqual(forwardsOf(web, b2).flatMap(elementsOf));
     expect(plan.action?.forget).toEqual([]);
     const gone = planForwards(desiredHost([web], [b]), new Set(), forwardsOf(web, a), undefined);
     expect(gone.action?.forget).toEqual(forwardsOf(web, a).flatMap(elementsOf));
