@@ -14,13 +14,14 @@ import { createCommand } from './commands/create.js';
 import { disconnectCommand } from './commands/disconnect.js';
 import { inspectCommand } from './commands/inspect.js';
 import { lsCommand } from './commands/ls.js';
+import { portCommand } from './commands/port.js';
 import { pruneCommand } from './commands/prune.js';
 import { rmCommand } from './commands/rm.js';
 import { processIo, type CliIo } from './io.js';
 
 const COMMANDS: readonly CliCommand[] = [
   createCommand, lsCommand, inspectCommand, rmCommand, pruneCommand,
-  connectCommand, disconnectCommand, applyCommand, diffCommand,
+  connectCommand, disconnectCommand, portCommand, applyCommand, diffCommand,
 ];
 
 const USAGE_EXIT = 2;

@@ -40,7 +40,14 @@ export const bridgeDriver: Driver = {
         alias: ownerAlias(network.id),
         addresses: families.map(([family, cfg]) => addressIn(family, cfg, cfg.gateway)),
       },
-      sysctls: network.internal ? [] : families.map(([family]) => FORWARDING_SYSCTL[family]),
+      sysctls: network.internal
+        ? []
+        : [
+            ...families.map(([family]) => FORWARDING_SYSCTL[family]),
+            // Published ports answer on 127.0.0.1: such packets may be routed onto this bridge
+            // (masqueraded; firewall/render-ports.ts drops 127/8 arriving from it).
+            ...(network.ipv4 ? [{ key: `net/ipv4/conf/${bridge}/route_localnet`, value: '1' }] : []),
+          ],
       firewall: {
         networkId: network.id,
         bridge,

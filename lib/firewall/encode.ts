@@ -22,6 +22,7 @@ export const replaceTableCommands = (fw: FirewallTable): { nftables: Command[] }
     ...fw.sets.map((s) => ({
       add: { set: { ...inTable, name: s.name, type: s.type, ...(s.elements.length > 0 ? { elem: [...s.elements] } : {}) } },
     })),
+    ...fw.maps.map((m) => ({ add: { map: { ...inTable, name: m.name, type: [...m.keyType], map: m.valueType } } })),
     ...fw.rules.map((r) => ({ add: { rule: { ...inTable, chain: r.chain, comment: r.comment, expr: r.statements } } })),
   ],
 });
@@ -40,12 +41,18 @@ export const signatureOf = (fw: FirewallTable): string =>
   JSON.stringify({
     chains: fw.chains.map((c) => `${c.name}:${c.type}:${c.hook}:${c.priority}`).sort(),
     sets: fw.sets.map((s) => `${s.name}=${[...s.elements].sort().join(',')}`).sort(),
+    maps: fw.maps.map((m) => mapSignature(m.name, m.keyType, m.valueType)).sort(),
     rules: byChain(fw.rules.map((r) => `${r.chain}/${r.comment}`)),
   });
+
+/** Map declarations count for drift, their elements do not: those are diffed one by one (forwards.ts). */
+const mapSignature = (name: string, keyType: unknown, valueType: unknown): string =>
+  `${name}:${[keyType].flat().map(String).join('.')}:${String(valueType)}`;
 
 interface ListedItem {
   chain?: { name: string; type?: string; hook?: string; prio?: number };
   set?: { name: string; elem?: unknown[] };
+  map?: { name: string; type?: unknown; map?: unknown };
   rule?: { chain: string; comment?: string };
 }
 
@@ -53,11 +60,13 @@ export const signatureOfListed = (items: readonly unknown[]): string => {
   const listed = items as readonly ListedItem[];
   const chains: string[] = [];
   const sets: string[] = [];
+  const maps: string[] = [];
   const rules: string[] = [];
   for (const item of listed) {
     if (item.chain) chains.push(`${item.chain.name}:${item.chain.type}:${item.chain.hook}:${item.chain.prio}`);
     if (item.set) sets.push(`${item.set.name}=${(item.set.elem ?? []).map(String).sort().join(',')}`);
+    if (item.map) maps.push(mapSignature(item.map.name, item.map.type, item.map.map));
     if (item.rule) rules.push(`${item.rule.chain}/${item.rule.comment ?? ''}`);
   }
-  return JSON.stringify({ chains: chains.sort(), sets: sets.sort(), rules: byChain(rules) });
+  return JSON.stringify({ chains: chains.sort(), sets: sets.sort(), maps: maps.sort(), rules: byChain(rules) });
 };

@@ -5,6 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { NetworkFirewall } from '../drivers/types.js';
 import { accept, drop, iifname, iifnameInSet, masquerade, oifname, oifnameInSet, saddrIn } from './statements.js';
+import { FORWARD_MAPS } from './forwards.js';
+import { PORT_CHAINS, portRules, publishedForwardRules } from './render-ports.js';
 import type { ChainDef, FirewallTable, NftStatement, RuleDef } from './types.js';
 
 const BRIDGES_SET = 'bridges';
@@ -12,6 +14,7 @@ const BRIDGES_SET = 'bridges';
 const CHAINS: readonly ChainDef[] = [
   { name: 'forward', type: 'filter', hook: 'forward', priority: 0 },
   { name: 'postrouting', type: 'nat', hook: 'postrouting', priority: 100 },
+  ...PORT_CHAINS,
 ];
 
 const rule = (chain: string, purpose: string, statements: NftStatement[]): RuleDef => {
@@ -33,6 +36,7 @@ export const renderFirewall = (networks: readonly NetworkFirewall[]): FirewallTa
     rules.push(rule('forward', `internal-out:${tag(n)}`, [iifname(n.bridge), oifname(n.bridge, '!='), drop]));
     rules.push(rule('forward', `internal-in:${tag(n)}`, [oifname(n.bridge), iifname(n.bridge, '!='), drop]));
   }
+  for (const [chain, purpose, statements] of publishedForwardRules()) rules.push(rule(chain, purpose, statements));
   // Isolation: one network's containers never reach another's (intra-network was accepted above).
   rules.push(rule('forward', 'isolation', [iifnameInSet(BRIDGES_SET), oifnameInSet(BRIDGES_SET), drop]));
   // Egress: traffic from a network's subnet that leaves through another interface takes the host's address.
@@ -42,9 +46,12 @@ export const renderFirewall = (networks: readonly NetworkFirewall[]): FirewallTa
     }
   }
 
+  for (const [chain, purpose, statements] of portRules(nets, BRIDGES_SET)) rules.push(rule(chain, purpose, statements));
+
   return {
     chains: CHAINS,
     sets: [{ name: BRIDGES_SET, type: 'ifname', elements: nets.map((n) => n.bridge).sort() }],
+    maps: FORWARD_MAPS,
     rules,
   };
 };

@@ -16,6 +16,13 @@ export interface SetDef {
   readonly elements: readonly string[];
 }
 
+/** A named map; concatenated keys are declared as a list of types (what libnftables JSON accepts). */
+export interface MapDef {
+  readonly name: string;
+  readonly keyType: readonly string[];
+  readonly valueType: string;
+}
+
 /** nft JSON statements (libnftables' schema), kept opaque here. */
 export type NftStatement = Record<string, unknown>;
 
@@ -29,5 +36,7 @@ export interface RuleDef {
 export interface FirewallTable {
   readonly chains: readonly ChainDef[];
   readonly sets: readonly SetDef[];
+  /** Port-forward maps: declared with the table, filled element by element (firewall/forwards.ts). */
+  readonly maps: readonly MapDef[];
   readonly rules: readonly RuleDef[];
 }

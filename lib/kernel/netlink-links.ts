@@ -121,6 +121,12 @@ export const linkOps = (r: Rtnl): LinkOps => {
         ...(change.alias !== undefined ? { ifalias: change.alias } : {}),
       };
       await attempt(r, 'set link', linkTarget(index), () => socket.setLink(data, attrs, opts));
+      if (change.hairpin !== undefined) {
+        // Bridge-port options travel as slave data of IFLA_LINKINFO, which only RTM_NEWLINK reads.
+        const slaveData = nested(nl, nl.ifla.formatBridgePort({ mode: change.hairpin ? nl.ifla.BridgePortMode.HAIRPIN : nl.ifla.BridgePortMode.UNSPEC }));
+        const linkinfo = nested(nl, nl.ifla.formatInfo({ slaveKind: 'bridge', slaveData }));
+        await attempt(r, 'set hairpin on', linkTarget(index), () => socket.newLink({ index }, { linkinfo }, opts));
+      }
     },
 
     async deleteLink(index) {

@@ -51,6 +51,8 @@ export interface LinkChange {
   readonly masterIndex?: number | null; // null: release from master
   readonly mac?: string;
   readonly alias?: string;
+  /** Bridge port hairpin mode: frames may leave through the port they came in by (published ports). */
+  readonly hairpin?: boolean;
 }
 
 /** A netlink session bound to one namespace for its whole life. */
@@ -90,8 +92,13 @@ export interface NetlinkSession {
 export interface NftSession {
   /** Runs nft JSON commands ({nftables:[...]}) or nft text; throws TnetError with nft's message. */
   run(commands: string | { nftables: unknown[] }): string;
-  /** `list table FAMILY NAME` as parsed JSON items, or undefined when the table does not exist. */
-  listTable(family: string, name: string): unknown[] | undefined;
+  /**
+   * `list table FAMILY NAME` as parsed JSON items, or undefined when the table does not exist.
+   * elements: false leaves out the elements of sets and maps (cheap whatever their number).
+   */
+  listTable(family: string, name: string, options?: { readonly elements?: boolean }): unknown[] | undefined;
+  /** `list set|map FAMILY TABLE NAME` with its elements, or undefined when it does not exist. */
+  listSet(family: string, table: string, name: string, kind: 'set' | 'map'): unknown[] | undefined;
   close(): void;
 }
 

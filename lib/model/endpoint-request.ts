@@ -6,9 +6,10 @@ import { checkRequestedAddress } from '../ipam/allocate.js';
 import { parseIp } from './cidr.js';
 import { asRecord, asString, asStringList, at, inputError, onlyKeys } from './fields.js';
 import { validateIfname, validateMac, validateNetworkName } from './names.js';
+import { parsePortList } from './ports.js';
 import type { DriverKind, EndpointRequest, IpFamily } from './types.js';
 
-export const ENDPOINT_FIELDS = ['network', 'netns', 'ifname', 'ip', 'ip6', 'mac', 'aliases'] as const;
+export const ENDPOINT_FIELDS = ['network', 'netns', 'ifname', 'ip', 'ip6', 'mac', 'aliases', 'ports'] as const;
 
 const ALIAS = /^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,252})$/;
 
@@ -64,6 +65,7 @@ export const parseEndpointRequest = (input: unknown, where: string): EndpointReq
     ...(rec.ip6 === undefined ? {} : { ipv6: parseFamilyIp(rec.ip6, 6, path('ip6')) }),
     ...(rec.mac === undefined ? {} : { mac: validateMac(asString(rec.mac, path('mac')), path('mac')) }),
     ...(rec.aliases === undefined ? {} : { aliases: parseAliases(rec.aliases, path('aliases')) }),
+    ...(rec.ports === undefined ? {} : { ports: parsePortList(rec.ports, path('ports')) }),
   };
 };
 
@@ -75,6 +77,7 @@ export interface NetworkShape {
   readonly driver: DriverKind;
   readonly ipv4?: FamilySettings;
   readonly ipv6?: FamilySettings;
+  readonly internal?: boolean;
 }
 
 const checkFamily = (ip: string, family: IpFamily, network: NetworkShape, path: string): void => {
@@ -90,6 +93,16 @@ const checkFamily = (ip: string, family: IpFamily, network: NetworkShape, path: 
   checkRequestedAddress(settings, ip, path, network.name);
 };
 
+/** Published ports need a container address to forward to and a way in from outside. */
+export const checkCanPublish = (network: NetworkShape, path: string): void => {
+  if (network.driver !== 'bridge') {
+    throw inputError(path, `network "${network.name}" (driver ${network.driver}) gives the container no address of its own, so it cannot publish ports; its services already listen on the host's addresses`);
+  }
+  if (network.internal === true) {
+    throw inputError(path, `network "${network.name}" is internal: nothing outside it can reach its containers, so it cannot publish ports`);
+  }
+};
+
 /** Checks a request against its network: static addresses fit the subnets; host/none take no addresses. */
 export const validateEndpointAgainstNetwork = (req: EndpointRequest, network: NetworkShape, where = ''): void => {
   const given = ([['ip', req.ipv4], ['ip6', req.ipv6], ['mac', req.mac]] as const).find(([, v]) => v !== undefined)?.[0];
@@ -97,6 +110,7 @@ export const validateEndpointAgainstNetwork = (req: EndpointRequest, network: Ne
     const why = `network "${network.name}" (driver ${network.driver}) creates no interface, so it takes no ${given}`;
     throw inputError(at(where, given), why);
   }
+  if ((req.ports?.length ?? 0) > 0) checkCanPublish(network, at(where, 'ports'));
   if (req.ipv4 !== undefined) checkFamily(req.ipv4, 4, network, at(where, 'ip'));
   if (req.ipv6 !== undefined) checkFamily(req.ipv6, 6, network, at(where, 'ip6'));
 };

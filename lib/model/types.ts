@@ -60,6 +60,20 @@ export interface EndpointRequest {
   readonly ipv6?: string;
   readonly mac?: string;
   readonly aliases?: readonly string[];
+  /** Published ports (`-p`, `ports:`), one entry per port (ranges are expanded when parsed). */
+  readonly ports?: readonly PortMapping[];
+}
+
+export const PORT_PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
+export type PortProtocol = (typeof PORT_PROTOCOLS)[number];
+
+/** One published port: HOST_IP:HOST_PORT -> CONTAINER_PORT, as Docker's `-p` describes it. */
+export interface PortMapping {
+  readonly protocol: PortProtocol;
+  /** Canonical address; absent = every address of the host; 0.0.0.0 / :: = every address of that family. */
+  readonly hostIp?: string;
+  readonly hostPort: number;
+  readonly containerPort: number;
 }
 
 /** An attachment as recorded. */
@@ -79,6 +93,8 @@ export interface Endpoint {
   readonly routeMetric: number;
   /** Who attached it: the CLI/apply, or a CNI runtime (container id) — CNI GC only frees its own. */
   readonly owner: EndpointOwner;
+  /** Published ports; absent in records written before port publishing existed. */
+  readonly ports?: readonly PortMapping[];
 }
 
 export type EndpointOwner =

@@ -4,6 +4,7 @@
  * `netns` is a container namespace path; absent means the host namespace.
  */
 import type { DesiredAddress, DesiredRoute } from '../drivers/types.js';
+import type { NftElement } from '../firewall/forwards.js';
 import type { FirewallTable } from '../firewall/types.js';
 
 export type Action =
@@ -21,14 +22,26 @@ export type Action =
       readonly do: 'setLink';
       readonly netns?: string;
       readonly link: string;
-      readonly change: { readonly up?: true; readonly mtu?: number; readonly master?: string; readonly mac?: string };
+      readonly change: { readonly up?: true; readonly mtu?: number; readonly master?: string; readonly mac?: string; readonly hairpin?: true };
     }
   | { readonly do: 'addAddress'; readonly netns?: string; readonly link: string; readonly address: DesiredAddress }
   | { readonly do: 'deleteAddress'; readonly netns?: string; readonly link: string; readonly address: DesiredAddress }
   | { readonly do: 'addRoute'; readonly netns?: string; readonly link: string; readonly route: DesiredRoute }
   | { readonly do: 'deleteLink'; readonly netns?: string; readonly link: string }
   | { readonly do: 'setSysctl'; readonly key: string; readonly value: string }
-  | { readonly do: 'replaceFirewall'; readonly table: FirewallTable }
+  /** The whole table in one transaction, with every wanted port-forward element. */
+  | { readonly do: 'replaceFirewall'; readonly table: FirewallTable; readonly forwards: readonly NftElement[] }
+  /**
+   * Port-forward elements in one transaction: `forget` (delete that tolerates absence), `remove`
+   * (observed elements), then `add`. `observed` tells whether the elements were listed first.
+   */
+  | {
+      readonly do: 'updateForwards';
+      readonly add: readonly NftElement[];
+      readonly remove: readonly NftElement[];
+      readonly forget: readonly NftElement[];
+      readonly observed: boolean;
+    }
   | { readonly do: 'deleteFirewall' };
 
 const where = (netns: string | undefined): string => (netns === undefined ? '' : ` in ${netns}`);
@@ -55,7 +68,11 @@ export const describeAction = (a: Action): string => {
     case 'setSysctl':
       return `set sysctl ${a.key.replaceAll('/', '.')}=${a.value}`;
     case 'replaceFirewall':
-      return `write nft table inet tnet (${a.table.rules.length} rules)`;
+      return `write nft table inet tnet (${a.table.rules.length} rules, ${a.forwards.length} port-forward elements)`;
+    case 'updateForwards': {
+      const parts = [`+${a.add.length}`, `-${a.remove.length + a.forget.length}`];
+      return `update port-forward elements (${parts.join(' ')})${a.observed ? '' : ' in scope'}`;
+    }
     case 'deleteFirewall':
       return 'delete nft table inet tnet';
   }

@@ -6,6 +6,7 @@
  */
 import { TnetError } from '../errors.js';
 import { deleteTableCommands, replaceTableCommands } from '../firewall/encode.js';
+import { addElementCommands, deleteElementCommands, forgetElementCommands } from '../firewall/forwards.js';
 import type { Kernel, NetlinkSession, NetnsHandle } from '../kernel/types.js';
 import type { Action } from './actions.js';
 import { describeAction } from './actions.js';
@@ -119,8 +120,17 @@ const run = async (kernel: Kernel, s: Sessions, a: Action): Promise<Undo | undef
       kernel.writeSysctl(kernel.hostNetns, a.key, a.value);
       return undefined;
     case 'replaceFirewall':
-      kernel.nft.run(replaceTableCommands(a.table));
+      kernel.nft.run({ nftables: [...replaceTableCommands(a.table).nftables, ...addElementCommands(a.forwards)] });
       return undefined;
+    case 'updateForwards': {
+      kernel.nft.run({
+        nftables: [...forgetElementCommands(a.forget), ...deleteElementCommands(a.remove), ...addElementCommands(a.add)],
+      });
+      // Forgotten elements belonged to endpoints already released: they are not put back.
+      return async () => {
+        kernel.nft.run({ nftables: [...forgetElementCommands(a.add), ...addElementCommands(a.remove)] });
+      };
+    }
     case 'deleteFirewall':
       kernel.nft.run(deleteTableCommands());
       return undefined;

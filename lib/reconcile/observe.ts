@@ -5,6 +5,7 @@
  */
 import { isTnetError } from '../errors.js';
 import { signatureOfListed } from '../firewall/encode.js';
+import { elementsOfListed, type NftElement } from '../firewall/forwards.js';
 import { TABLE_FAMILY, TABLE_NAME } from '../firewall/types.js';
 import type { Kernel, LinkState } from '../kernel/types.js';
 import { hostLinkNames, type DesiredEndpoint, type DesiredNetwork } from './desired.js';
@@ -17,6 +18,36 @@ import type { ObservedEndpoint, ObservedHost, ObservedNamespace } from './observ
  * number of containers on the host.
  */
 export type Scope = 'all' | { readonly endpoints: ReadonlySet<string>; readonly goneLinks?: readonly string[] };
+
+/** A sysctl of a link that does not exist yet (a bridge this pass creates) reads as unset. */
+const readSysctlOrUnset = (kernel: Kernel, key: string): string => {
+  try {
+    return kernel.readSysctl(kernel.hostNetns, key).trim();
+  } catch (e) {
+    if (isTnetError(e, 'notFound')) return '';
+    throw e;
+  }
+};
+
+/**
+ * Our table without map elements, plus the elements of its plain sets (a few bridge names), so
+ * the structure signature costs the same with 10 000 published ports as with none.
+ */
+const observeTable = (kernel: Kernel): unknown[] | undefined => {
+  const items = kernel.nft.listTable(TABLE_FAMILY, TABLE_NAME, { elements: false });
+  if (items === undefined) return undefined;
+  return items.map((item) => {
+    const set = (item as { set?: { name: string } }).set;
+    if (set === undefined) return item;
+    return kernel.nft.listSet(TABLE_FAMILY, TABLE_NAME, set.name, 'set')?.find((i) => 'set' in (i as object)) ?? item;
+  });
+};
+
+const observeForwardElements = (kernel: Kernel, items: readonly unknown[]): NftElement[] =>
+  items.flatMap((item) => {
+    const map = (item as { map?: { name: string } }).map;
+    return map === undefined ? [] : (kernel.nft.listSet(TABLE_FAMILY, TABLE_NAME, map.name, 'map') ?? []).flatMap(elementsOfListed);
+  });
 
 const observeNamespace = async (kernel: Kernel, path: string): Promise<ObservedEndpoint> => {
   let handle;
@@ -56,7 +87,12 @@ const hostLinksFor = async (kernel: Kernel, desired: readonly DesiredNetwork[], 
   return links.filter((l): l is LinkState => l !== undefined);
 };
 
-export const observeHost = async (kernel: Kernel, desired: readonly DesiredNetwork[], scope: Scope): Promise<ObservedHost> => {
+export const observeHost = async (
+  kernel: Kernel,
+  desired: readonly DesiredNetwork[],
+  scope: Scope,
+  readForwards = scope === 'all',
+): Promise<ObservedHost> => {
   const links = await hostLinksFor(kernel, desired, scope);
   const addresses = await kernel.host.listAddresses();
   const host: ObservedNamespace = { links, addresses, routes: [] };
@@ -64,10 +100,10 @@ export const observeHost = async (kernel: Kernel, desired: readonly DesiredNetwo
 
   const sysctls = new Map<string, string>();
   for (const { objects } of desired) {
-    for (const { key } of objects.sysctls) sysctls.set(key, kernel.readSysctl(kernel.hostNetns, key).trim());
+    for (const { key } of objects.sysctls) sysctls.set(key, readSysctlOrUnset(kernel, key));
   }
 
-  const listed = kernel.nft.listTable(TABLE_FAMILY, TABLE_NAME);
+  const listed = observeTable(kernel);
   const endpoints = new Map<string, ObservedEndpoint>();
   for (const { endpoints: eps } of desired) {
     for (const d of eps) {
@@ -77,5 +113,7 @@ export const observeHost = async (kernel: Kernel, desired: readonly DesiredNetwo
       }
     }
   }
-  return { host, sysctls, firewall: listed === undefined ? undefined : signatureOfListed(listed), endpoints };
+  const firewall = listed === undefined ? undefined : signatureOfListed(listed);
+  const forwardElements = readForwards ? (listed === undefined ? [] : observeForwardElements(kernel, listed)) : undefined;
+  return { host, sysctls, firewall, endpoints, ...(forwardElements === undefined ? {} : { forwardElements }) };
 };

@@ -1,4 +1,5 @@
 /** What a reconcile pass saw in the kernel; produced by observe.ts, consumed by the pure planner. */
+import type { NftElement } from '../firewall/forwards.js';
 import type { AddressState, LinkState, RouteState } from '../kernel/types.js';
 
 export interface ObservedNamespace {
@@ -21,5 +22,10 @@ export interface ObservedHost {
   readonly sysctls: ReadonlyMap<string, string>;
   /** Signature of our nft table as listed (see firewall/encode.ts), undefined when absent. */
   readonly firewall: string | undefined;
+  /**
+   * Elements of the port-forward maps, undefined when not read: listing them costs O(mappings),
+   * so only full passes (apply, drift repair) read them; scoped passes write blind (see plan-forwards.ts).
+   */
+  readonly forwardElements?: readonly NftElement[];
   readonly endpoints: ReadonlyMap<string, ObservedEndpoint>; // by endpoint id
 }

@@ -11,6 +11,9 @@ import type { LinkState } from '../kernel/types.js';
 import { parseOwnerAlias } from '../model/names.js';
 import type { Action } from './actions.js';
 import { hostLinkNames, type DesiredNetwork } from './desired.js';
+import type { PortForward } from '../firewall/forwards.js';
+import type { Scope } from './observe.js';
+import { planForwards } from './plan-forwards.js';
 import type { ObservedEndpoint, ObservedHost, ObservedNamespace } from './observed.js';
 
 export interface Plan {
@@ -89,7 +92,7 @@ class Planner {
       return;
     }
     // A bridge recreated in this pass has a new index: its ports must be enslaved again.
-    if (!bridge || hostLink.masterIndex !== bridge.index) this.actions.push({ do: 'setLink', link: hostLink.name, change: { master: want.hostVeth.master } });
+    if (!bridge || hostLink.masterIndex !== bridge.index) this.actions.push({ do: 'setLink', link: hostLink.name, change: { master: want.hostVeth.master, hairpin: true } });
     if (hostLink.mtu !== want.hostVeth.mtu) this.actions.push({ do: 'setLink', link: hostLink.name, change: { mtu: want.hostVeth.mtu } });
     if (!hostLink.up) this.actions.push({ do: 'setLink', link: hostLink.name, change: { up: true } });
     if (seen.state === 'present' && peer) this.container(seen.ns, peer, want);
@@ -101,7 +104,9 @@ class Planner {
       do: 'createVeth', name: hostVeth.name, mtu: hostVeth.mtu, alias: hostVeth.alias, master: hostVeth.master, netns,
       peer: { name: container.ifname, mac: container.mac, mtu: container.mtu },
     });
-    this.actions.push({ do: 'setLink', link: hostVeth.name, change: { up: true } });
+    // Hairpin: a container reaching its own published port via a host address gets the answer
+    // back through its own bridge port (br_netfilter bridges DNATed frames).
+    this.actions.push({ do: 'setLink', link: hostVeth.name, change: { up: true, hairpin: true } });
     this.actions.push({ do: 'setLink', netns, link: 'lo', change: { up: true } });
     this.actions.push({ do: 'setLink', netns, link: container.ifname, change: { up: true } });
     for (const address of container.addresses) this.actions.push({ do: 'addAddress', netns, link: container.ifname, address });
@@ -131,7 +136,12 @@ class Planner {
 
 const at = (netns: string | undefined): { netns?: string } => (netns === undefined ? {} : { netns });
 
-export const planHost = (desired: readonly DesiredNetwork[], observed: ObservedHost): Plan => {
+export const planHost = (
+  desired: readonly DesiredNetwork[],
+  observed: ObservedHost,
+  scope: Scope = 'all',
+  released: readonly PortForward[] = [],
+): Plan => {
   const p = new Planner();
   const wanted = new Set(hostLinkNames(desired));
   // Ours but no longer wanted, first so their names are free: endpoints' veths before bridges.
@@ -152,10 +162,17 @@ export const planHost = (desired: readonly DesiredNetwork[], observed: ObservedH
     }
   }
   const table = renderFirewall(desired.flatMap(({ objects }) => (objects.firewall ? [objects.firewall] : [])));
+  const forwards = planForwards(desired, scope, released, observed.forwardElements);
+  p.problems.push(...forwards.problems);
   if (table === undefined) {
     if (observed.firewall !== undefined) p.actions.push({ do: 'deleteFirewall' });
   } else if (observed.firewall !== signatureOf(table)) {
-    p.actions.push({ do: 'replaceFirewall', table });
+    // A rewritten table has empty maps: every wanted element goes in with it, in one transaction
+    // (all endpoints', also in a scoped pass: O(mappings), but only when the structure changes).
+    const all = scope === 'all' ? forwards.wanted : planForwards(desired, 'all', [], []).wanted;
+    p.actions.push({ do: 'replaceFirewall', table, forwards: all });
+  } else if (forwards.action) {
+    p.actions.push(forwards.action);
   }
   return { actions: p.actions, problems: p.problems, notes: p.notes };
 };

@@ -4,7 +4,8 @@
  * same pass serves `create`, `connect`, `apply`, crash recovery and drift repair. A second pass
  * right after a successful one plans nothing.
  */
-import { TnetError } from '../errors.js';
+import { isTnetError, TnetError } from '../errors.js';
+import type { PortForward } from '../firewall/forwards.js';
 import type { Kernel } from '../kernel/types.js';
 import type { Endpoint, Network } from '../model/types.js';
 import { applyActions } from './apply.js';
@@ -15,6 +16,8 @@ import { planHost, type Plan } from './plan.js';
 export interface ReconcileOptions {
   readonly scope: Scope;
   readonly dryRun?: boolean;
+  /** Forwards of endpoints (or their ports) just removed from the store: a scoped pass deletes them. */
+  readonly released?: readonly PortForward[];
 }
 
 export const reconcile = async (
@@ -24,8 +27,20 @@ export const reconcile = async (
   options: ReconcileOptions,
 ): Promise<Plan> => {
   const desired = desiredHost(networks, endpoints);
-  const plan = planHost(desired, await observeHost(kernel, desired, options.scope));
-  if (plan.problems.length > 0) throw new TnetError('conflict', plan.problems.join('; '), { op: 'reconcile' });
-  if (options.dryRun !== true) await applyActions(kernel, plan.actions);
-  return plan;
+  const pass = async (readForwards: boolean): Promise<Plan> => {
+    const observed = await observeHost(kernel, desired, options.scope, readForwards);
+    const plan = planHost(desired, observed, options.scope, options.released ?? []);
+    if (plan.problems.length > 0) throw new TnetError('conflict', plan.problems.join('; '), { op: 'reconcile' });
+    if (options.dryRun !== true) await applyActions(kernel, plan.actions);
+    return plan;
+  };
+  const full = options.scope === 'all';
+  try {
+    return await pass(full);
+  } catch (e) {
+    // A scoped pass writes port-forward elements without listing them; a key held by something
+    // else (drift, a crash) makes the add fail: look at every element and converge properly.
+    if (full || !isTnetError(e, 'exists') || !/port-forward/.test(e.message)) throw e;
+    return pass(true);
+  }
 };

@@ -4,7 +4,8 @@
  * that file deletes it, while networks made by hand or by other files are left alone.
  */
 import type { SpecFile } from '../model/spec-file.js';
-import type { Endpoint, EndpointRequest, Network, NetworkRequest } from '../model/types.js';
+import type { Endpoint, EndpointRequest, Network, NetworkRequest, PortMapping } from '../model/types.js';
+import { formatPortMapping } from '../model/ports.js';
 import { netnsPath } from '../kernel/netns.js';
 
 export const APPLIED_FROM_LABEL = 'tnet.applied-from';
@@ -15,7 +16,9 @@ export type SpecChange =
   | { readonly op: 'deleteNetwork'; readonly current: Network }
   | { readonly op: 'connect'; readonly request: EndpointRequest }
   | { readonly op: 'reconnect'; readonly request: EndpointRequest; readonly current: Endpoint; readonly why: string }
-  | { readonly op: 'disconnect'; readonly current: Endpoint };
+  | { readonly op: 'disconnect'; readonly current: Endpoint }
+  /** Only the published ports differ: changed in place, the endpoint stays connected. */
+  | { readonly op: 'setPorts'; readonly current: Endpoint; readonly ports: readonly PortMapping[] };
 
 export const describeChange = (c: SpecChange): string => {
   switch (c.op) {
@@ -31,8 +34,14 @@ export const describeChange = (c: SpecChange): string => {
       return `-/+ endpoint ${c.current.netns} on ${c.current.network}: reconnect (${c.why})`;
     case 'disconnect':
       return `- endpoint ${c.current.netns} on ${c.current.network}: disconnect`;
+    case 'setPorts':
+      return `~ endpoint ${c.current.netns} on ${c.current.network}: ports ${portsText(c.current.ports ?? [])} -> ${portsText(c.ports)}`;
   }
 };
+
+const portsText = (ports: readonly PortMapping[]): string => (ports.length === 0 ? 'none' : ports.map(formatPortMapping).join(', '));
+const samePorts = (a: readonly PortMapping[] | undefined, b: readonly PortMapping[] | undefined): boolean =>
+  portsText(a ?? []) === portsText(b ?? []);
 
 const sameOrUnset = (want: string | number | boolean | undefined, have: string | number | boolean | undefined): boolean =>
   want === undefined || want === have;
@@ -93,6 +102,7 @@ export const planSpec = (spec: SpecFile, source: string, networks: readonly Netw
       const drift = cur && endpointDrift(req, cur);
       if (!cur) changes.push({ op: 'connect', request: req });
       else if (drift) changes.push({ op: 'reconnect', request: req, current: cur, why: drift });
+      else if (!samePorts(req.ports, cur.ports)) changes.push({ op: 'setPorts', current: cur, ports: req.ports ?? [] });
     }
   }
   return changes;

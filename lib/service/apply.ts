@@ -9,6 +9,7 @@ import type { ServiceContext } from './context.js';
 import { describeChange, planSpec, type SpecChange } from './apply-plan.js';
 import { connectLocked, disconnectLocked } from './endpoints.js';
 import { createNetworkLocked, removeNetworkLocked } from './networks.js';
+import { setPortsLocked } from './ports.js';
 import { syncHost } from './sync.js';
 
 export interface ApplyReport {
@@ -47,6 +48,10 @@ const execute = async (ctx: ServiceContext, change: SpecChange): Promise<Undo | 
     case 'disconnect':
       await disconnectLocked(ctx, change.current);
       return undefined;
+    case 'setPorts': {
+      const updated = await setPortsLocked(ctx, change.current, change.ports);
+      return () => setPortsLocked(ctx, updated, change.current.ports ?? []);
+    }
   }
 };
 

@@ -8,6 +8,7 @@ import { endpointIdFor, macFor, validateIfname } from '../model/names.js';
 import { netnsPath } from '../kernel/netns.js';
 import type { Endpoint, EndpointOwner, EndpointRequest, IpFamily, Network } from '../model/types.js';
 import type { ServiceContext } from './context.js';
+import { checkPorts, releasedForwards } from './ports.js';
 import { removalScope, syncHost } from './sync.js';
 
 /** Opens the namespace to prove it exists and to learn its canonical path. */
@@ -69,7 +70,9 @@ export const connectLocked = async (ctx: ServiceContext, request: EndpointReques
     aliases: request.aliases ?? [],
     routeMetric: inNetns.length === 0 ? FIRST_ROUTE_METRIC : Math.max(...inNetns.map((e) => e.routeMetric)) + 1,
     owner,
+    ...(request.ports === undefined || request.ports.length === 0 ? {} : { ports: request.ports }),
   };
+  await checkPorts(ctx, network, endpoint);
   await ctx.repo.addEndpoint(endpoint);
   try {
     await syncHost(ctx, { scope: { endpoints: new Set([id]) } });
@@ -94,8 +97,9 @@ export const findEndpoint = async (ctx: ServiceContext, networkName: string, net
 
 /** Removes the endpoint's record; the reconcile pass then deletes its veth (ours, no longer wanted). */
 export const disconnectLocked = async (ctx: ServiceContext, endpoint: Endpoint): Promise<void> => {
+  const released = await releasedForwards(ctx, [endpoint]);
   await ctx.repo.removeEndpoint(endpoint);
-  await syncHost(ctx, { scope: removalScope([await ctx.repo.requireNetwork(endpoint.network)], [endpoint]) });
+  await syncHost(ctx, { scope: removalScope([await ctx.repo.requireNetwork(endpoint.network)], [endpoint]), released });
 };
 
 export const disconnect = (ctx: ServiceContext, networkName: string, netnsRef: string): Promise<Endpoint> =>

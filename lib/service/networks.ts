@@ -3,6 +3,7 @@ import { TnetError } from '../errors.js';
 import { resolveNetwork } from '../model/network-resolve.js';
 import type { Network, NetworkRequest } from '../model/types.js';
 import type { ServiceContext } from './context.js';
+import { releasedForwards } from './ports.js';
 import { NETWORKS_ONLY, removalScope, syncHost } from './sync.js';
 
 const DEFAULT_ROUTES = new Set(['0.0.0.0/0', '::/0']);
@@ -45,8 +46,9 @@ export const removeNetworkLocked = async (ctx: ServiceContext, name: string, for
       target: name,
     });
   }
+  const released = await releasedForwards(ctx, endpoints);
   await ctx.repo.deleteNetwork(name);
-  await syncHost(ctx, { scope: removalScope([network], endpoints) });
+  await syncHost(ctx, { scope: removalScope([network], endpoints), released });
 };
 
 export const removeNetworks = (ctx: ServiceContext, names: readonly string[], force: boolean): Promise<void> =>

@@ -33,6 +33,8 @@ export interface StateRepository {
   /** Records an endpoint and reserves its addresses; 'conflict' when one is taken meanwhile. */
   addEndpoint(endpoint: Endpoint): Promise<void>;
   removeEndpoint(endpoint: Endpoint): Promise<void>;
+  /** Rewrites an endpoint's record (same id, network and addresses), e.g. its published ports. */
+  updateEndpoint(endpoint: Endpoint): Promise<void>;
   /** Serialises changes to this host's state and kernel objects across processes. */
   withHostLock<T>(fn: () => Promise<T>): Promise<T>;
   readonly store: Store;
@@ -93,6 +95,14 @@ export const createRepository = (store: Store): StateRepository => {
         { op: 'delete', key: endpointKey(endpoint) },
         ...addressesOf(endpoint).map((a): WriteOp => ({ op: 'delete', key: addressKey(endpoint.network, a) })),
       ]);
+    },
+
+    updateEndpoint: async (endpoint) => {
+      const current = await store.get(endpointKey(endpoint));
+      const ok = current !== undefined && (await store.commit([{ key: endpointKey(endpoint), revision: current.revision }], [
+        { op: 'put', key: endpointKey(endpoint), value: JSON.stringify(endpoint) },
+      ]));
+      if (!ok) throw new TnetError('notFound', `endpoint for ${endpoint.netns} on network ${endpoint.network} is no longer recorded`, { target: endpoint.netns });
     },
 
     withHostLock: (fn) => store.withLock('host', fn),

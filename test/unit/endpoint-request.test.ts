@@ -34,7 +34,7 @@ describe('parseEndpointRequest', () => {
 
   describe('bad input', () => {
     test('unknown fields are listed', () => {
-      bad({ network: 'a', netns: 'c1', ipv4: '10.0.0.1' }, /^ipv4: unknown field "ipv4"; allowed fields: network, netns, ifname, ip, ip6, mac, aliases$/);
+      bad({ network: 'a', netns: 'c1', ipv4: '10.0.0.1' }, /^ipv4: unknown field "ipv4"; allowed fields: network, netns, ifname, ip, ip6, mac, aliases, ports$/);
     });
 
     test('required fields', () => {

@@ -38,6 +38,7 @@ describe('firewall rendering', () => {
       { table: { family: 'inet', name: 'tnet' } },
       ...table.chains.map((c) => ({ chain: { name: c.name, type: c.type, hook: c.hook, prio: c.priority } })),
       ...table.sets.map((s) => ({ set: { name: s.name, elem: [...s.elements].reverse() } })),
+      ...table.maps.map((m) => ({ map: { name: m.name, type: [...m.keyType], map: m.valueType } })),
       ...table.rules.map((r) => ({ rule: { chain: r.chain, comment: r.comment } })),
     ];
     expect(signatureOfListed(listed)).toBe(signatureOf(table));

@@ -41,7 +41,7 @@ const CONVERGED_FIREWALL = signatureOf(renderFirewall([bridgeDriver.network(web)
 
 const observed = (host: ObservedNamespace, container?: ObservedEndpoint, firewall: string | undefined = CONVERGED_FIREWALL): ObservedHost => ({
   host,
-  sysctls: new Map([['net/ipv4/ip_forward', '1']]),
+  sysctls: new Map([['net/ipv4/ip_forward', '1'], [`net/ipv4/conf/${bridge}/route_localnet`, '1']]),
   firewall,
   endpoints: new Map(container ? [[c1.id, container]] : []),
 });
@@ -59,7 +59,7 @@ describe('planner', () => {
   it('creates everything on an empty host, parents first and the firewall last', () => {
     const plan = planHost(desired, { ...observed({ links: [link(1, 'lo')], addresses: [], routes: [] }, { state: 'present', ns: { links: [link(1, 'lo', { up: false })], addresses: [], routes: [] } }), firewall: undefined, sysctls: new Map() });
     expect(kinds(plan.actions)).toEqual([
-      'createBridge', 'setLink', 'addAddress', 'setSysctl',
+      'createBridge', 'setLink', 'addAddress', 'setSysctl', 'setSysctl',
       'createVeth', 'setLink', 'setLink', 'setLink', 'addAddress', 'addRoute',
       'replaceFirewall',
     ]);
@@ -132,7 +132,7 @@ describe('planner, bridge recreated', () => {
     const k = converged();
     const host = { ...k.host, links: k.host.links.filter((l) => l.name !== bridge).map(({ masterIndex: _gone, ...l }): LinkState => l) };
     const plan = planHost(desired, observed(host));
-    expect(plan.actions).toContainEqual({ do: 'setLink', link: veth, change: { master: bridge } });
+    expect(plan.actions).toContainEqual({ do: 'setLink', link: veth, change: { master: bridge, hairpin: true } });
     expect(kinds(plan.actions).indexOf('createBridge')).toBeLessThan(plan.actions.findIndex((a) => a.do === 'setLink' && 'link' in a && a.link === veth));
   });
 });

@@ -1,11 +1,13 @@
 import { parseEndpointRequest } from '../../model/endpoint-request.js';
 import { connect } from '../../service/endpoints.js';
+import { formatPortMapping } from '../../model/ports.js';
 import type { Endpoint } from '../../model/types.js';
 import { defined, optionalString, stringList } from '../args.js';
 import { printJson, type CliCommand } from '../command.js';
 
 export const describeEndpoint = (e: Endpoint): string =>
-  `${e.netns} on ${e.network} as ${e.ifname}: ${[e.ipv4, e.ipv6].filter((a) => a !== undefined).join(', ') || 'no address'} (mac ${e.mac})`;
+  `${e.netns} on ${e.network} as ${e.ifname}: ${[e.ipv4, e.ipv6].filter((a) => a !== undefined).join(', ') || 'no address'} (mac ${e.mac})` +
+  ((e.ports?.length ?? 0) > 0 ? `, publishing ${(e.ports ?? []).map(formatPortMapping).join(', ')}` : '');
 
 export const connectCommand: CliCommand = {
   command: 'connect <network>',
@@ -19,9 +21,11 @@ export const connectCommand: CliCommand = {
       .option('ifname', { type: 'string', describe: 'Interface name inside the namespace (default eth0, eth1, …)' })
       .option('mac', { type: 'string', describe: 'MAC address (default: derived from the endpoint)' })
       .option('alias', { type: 'string', describe: 'Network-scoped alias' })
+      .option('publish', { alias: 'p', type: 'string', describe: 'Publish a port: [HOST_IP:]HOST_PORT[-END]:CONTAINER_PORT[-END][/tcp|udp|sctp] (repeatable)' })
       .example('$0 connect web --netns c1', 'attach /run/netns/c1'),
   run: async (args, env) => {
     const aliases = stringList(args, 'alias');
+    const ports = stringList(args, 'publish');
     const request = parseEndpointRequest(
       defined({
         network: optionalString(args, 'network'),
@@ -31,6 +35,7 @@ export const connectCommand: CliCommand = {
         ifname: optionalString(args, 'ifname'),
         mac: optionalString(args, 'mac'),
         aliases: aliases.length > 0 ? aliases : undefined,
+        ports: ports.length > 0 ? ports : undefined,
       }),
       'connect',
     );
