@@ -14,21 +14,13 @@ import { openApp } from '../lib/app.js';
 import { createNamedNetns, deleteNamedNetns } from '../lib/kernel/netns.js';
 import { connect, disconnect } from '../lib/service/endpoints.js';
 import { createNetwork } from '../lib/service/networks.js';
+import { printTable, quantile, runBench } from './report.js';
 
 const PREFIX = 'tnb';
 const levels = (process.env['TNET_BENCH_LEVELS'] ?? '1,100,500').split(',').map(Number);
 const trials = Number(process.env['TNET_BENCH_TRIALS'] ?? '15');
 /** Reference bridge + host-local ADD p50, ms, at n = 1 / 100 / 500 (ANCHORS.md). */
 const REFERENCE_ADD_P50: Record<number, number> = { 1: 26, 100: 32, 500: 77 };
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-};
-const p95 = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)] ?? NaN;
-};
 
 const host = `${PREFIX}-host`;
 const stateDir = mkdtempSync(join(tmpdir(), 'tnet-bench-'));
@@ -71,23 +63,17 @@ const main = async (): Promise<void> => {
         proc.push(timeCli('connect', 'bench', '--netns', probe));
         timeCli('disconnect', 'bench', '--netns', probe);
       }
-      rows.push([String(n), median(proc).toFixed(1), p95(proc).toFixed(1), median(lib).toFixed(1), p95(lib).toFixed(1), String(REFERENCE_ADD_P50[n] ?? '-')]);
+      rows.push([String(n), quantile(proc, 0.5).toFixed(1), quantile(proc, 0.95).toFixed(1), quantile(lib, 0.5).toFixed(1), quantile(lib, 0.95).toFixed(1), String(REFERENCE_ADD_P50[n] ?? '-')]);
     }
   } finally {
     await app.close();
   }
   const header = ['n-th container', 'tnet CLI p50 ms', 'CLI p95', 'in-process p50 ms', 'in-process p95', 'ref bridge ADD p50 (anchor)'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padStart(widths[i] ?? 0)).join('  '));
+  printTable(header, rows);
   for (const r of rows) console.log(`RESULT connect n=${r[0]} cli_p50_ms=${r[1]} lib_p50_ms=${r[3]}`);
 };
 
-main()
-  .catch((e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    for (const ns of made.reverse()) deleteNamedNetns(ns);
-    rmSync(stateDir, { recursive: true, force: true });
-  });
+runBench(main, () => {
+  for (const ns of made.reverse()) deleteNamedNetns(ns);
+  rmSync(stateDir, { recursive: true, force: true });
+});

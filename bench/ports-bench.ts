@@ -19,6 +19,7 @@ import type { Endpoint, PortMapping } from '../lib/model/types.js';
 import { connect } from '../lib/service/endpoints.js';
 import { createNetwork } from '../lib/service/networks.js';
 import { publishPorts, unpublishPorts } from '../lib/service/ports.js';
+import { printTable, quantile, runBench } from './report.js';
 
 const P = 'tnpb';
 const sizes = (process.env['TNET_BENCH_PORT_SIZES'] ?? '10,1000,10000').split(',').map(Number);
@@ -29,7 +30,7 @@ const PER_ENDPOINT = 100; // prefill spreads mappings over endpoints, as real ho
 const FIRST_PORT = 20000;
 const ANCHOR = { nftBinaryAddMs: 4, libnftAddMs: 0.12, ruleConn: 3771, mapConn: 11023, noNatConn: 13018 };
 
-const q = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? NaN;
+const q = quantile;
 const sh = (...args: string[]): string => {
   const r = spawnSync(args[0] ?? '', args.slice(1), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
@@ -128,10 +129,7 @@ const main = async (): Promise<void> => {
 };
 
 const print = (rowsA: string[][], mappings: number, dnat: number, direct: number): void => {
-  const table = (header: string[], rows: string[][]): void => {
-    const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-    for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padStart(w[i] ?? 0)).join('  '));
-  };
+  const table = printTable;
   console.log(`\nA. Publish the N-th mapping (${trials} trials; anchors: nft binary ~${ANCHOR.nftBinaryAddMs} ms/add, in-process libnftables ~${ANCHOR.libnftAddMs} ms/add)`);
   table(['N', 'tnet publish p50 ms', 'p95', 'nft transaction p50 ms', 'p95'], rowsA);
   console.log(`\nB. TCP connections/s, client ns -> host -> container (${reps} reps x ${seconds}s, p50), ${mappings - 1} mappings in the maps`);
@@ -144,11 +142,6 @@ const print = (rowsA: string[][], mappings: number, dnat: number, direct: number
   console.log(`RESULT ports conn dnat_map=${dnat.toFixed(0)} no_nat=${direct.toFixed(0)}`);
 };
 
-main()
-  .catch((e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    for (const ns of made.reverse()) deleteNamedNetns(ns);
-  });
+runBench(main, () => {
+  for (const ns of made.reverse()) deleteNamedNetns(ns);
+});
