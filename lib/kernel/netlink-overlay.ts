@@ -31,10 +31,10 @@ export const vxlanStateOf = (nl: NetlinkModule, linkinfo: Buffer | undefined): V
 };
 
 /** The linkinfo attribute for creating a VXLAN device. */
-export const vxlanLinkinfo = (nl: NetlinkModule, o: { vni: number; local: string; port: number }): Buffer => {
+export const vxlanLinkinfo = (nl: NetlinkModule, o: { vni: number; local: string; port: number; proxy: boolean }): Buffer => {
   const port = Buffer.alloc(2);
   port.writeUInt16BE(o.port);
-  const data: ifla.Vxlan = { id: o.vni, local: ipToBytes(4, o.local), port, learning: 0, proxy: 1 };
+  const data: ifla.Vxlan = { id: o.vni, local: ipToBytes(4, o.local), port, learning: 0, proxy: o.proxy ? 1 : 0 };
   return nested(nl, nl.ifla.formatInfo({ kind: 'vxlan', data: nested(nl, nl.ifla.formatVxlan(data)) }));
 };
 

@@ -103,12 +103,12 @@ export interface NetlinkSession {
     peer: { name: string; netns: NetnsHandle; mtu: number; mac?: string },
   ): Promise<LinkState>;
   /**
-   * A VXLAN device: unicast only (no group), UDP `port`, source address `local`; learning off
-   * and proxy on, so remote MACs and ARP answers come only from entries we program.
+   * A VXLAN device: unicast only (no group), UDP `port`, source address `local`, learning off so
+   * remote MACs come only from entries we program; with `proxy` it answers ARP from its neighbours.
    */
   createVxlan(
     name: string,
-    opts: { mtu: number; alias?: string; masterIndex?: number; vni: number; local: string; port: number },
+    opts: { mtu: number; alias?: string; masterIndex?: number; vni: number; local: string; port: number; proxy: boolean },
   ): Promise<LinkState>;
   setLink(index: number, change: LinkChange): Promise<void>;
   /** Accepts a link that is already gone. */

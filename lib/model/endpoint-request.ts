@@ -6,7 +6,7 @@ import { checkRequestedAddress } from '../ipam/allocate.js';
 import { parseIp } from './cidr.js';
 import { asRecord, asString, asStringList, at, inputError, onlyKeys } from './fields.js';
 import { validateIfname, validateMac, validateNetworkName } from './names.js';
-import type { DriverKind, EndpointRequest, IpFamily } from './types.js';
+import { isAddressedDriver, type DriverKind, type EndpointRequest, type IpFamily } from './types.js';
 
 export const ENDPOINT_FIELDS = ['network', 'netns', 'ifname', 'ip', 'ip6', 'mac', 'aliases'] as const;
 
@@ -93,7 +93,7 @@ const checkFamily = (ip: string, family: IpFamily, network: NetworkShape, path: 
 /** Checks a request against its network: static addresses fit the subnets; host/none take no addresses. */
 export const validateEndpointAgainstNetwork = (req: EndpointRequest, network: NetworkShape, where = ''): void => {
   const given = ([['ip', req.ipv4], ['ip6', req.ipv6], ['mac', req.mac]] as const).find(([, v]) => v !== undefined)?.[0];
-  if (network.driver !== 'bridge' && given !== undefined) {
+  if (!isAddressedDriver(network.driver) && given !== undefined) {
     const why = `network "${network.name}" (driver ${network.driver}) creates no interface, so it takes no ${given}`;
     throw inputError(at(where, given), why);
   }

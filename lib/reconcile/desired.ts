@@ -1,6 +1,6 @@
 /** The desired state of one host, as the drivers describe it, ready for the planner. */
 import { driverFor } from '../drivers/registry.js';
-import type { EndpointObjects, NetworkObjects } from '../drivers/types.js';
+import type { ClusterView, EndpointObjects, NetworkObjects } from '../drivers/types.js';
 import type { Endpoint, Network } from '../model/types.js';
 
 export interface DesiredEndpoint {
@@ -14,14 +14,16 @@ export interface DesiredNetwork {
   readonly endpoints: readonly DesiredEndpoint[];
 }
 
-export const desiredHost = (networks: readonly Network[], endpoints: readonly Endpoint[]): DesiredNetwork[] =>
+/** An endpoint recorded without a host, or on this host, is realised here; others are remote. */
+const isLocal = (e: Endpoint, cluster: ClusterView | undefined): boolean => e.host === undefined || e.host === cluster?.self?.name;
+
+export const desiredHost = (networks: readonly Network[], endpoints: readonly Endpoint[], cluster?: ClusterView): DesiredNetwork[] =>
   networks.map((network) => {
     const driver = driverFor(network.driver);
+    const mine = endpoints.filter((e) => e.network === network.name);
     return {
       network,
-      objects: driver.network(network),
-      endpoints: endpoints
-        .filter((e) => e.network === network.name)
-        .map((endpoint) => ({ endpoint, objects: driver.endpoint(network, endpoint) })),
+      objects: driver.network(network, cluster, mine.filter((e) => !isLocal(e, cluster))),
+      endpoints: mine.filter((e) => isLocal(e, cluster)).map((endpoint) => ({ endpoint, objects: driver.endpoint(network, endpoint) })),
     };
   });

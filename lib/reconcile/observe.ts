@@ -60,5 +60,15 @@ export const observeHost = async (kernel: Kernel, desired: readonly DesiredNetwo
       }
     }
   }
-  return { host, sysctls, firewall: listed === undefined ? undefined : signatureOfListed(listed), endpoints };
+  // FDB and neighbour dumps grow with every remote endpoint: only worth it when VXLAN is involved.
+  const overlay = desired.some(({ objects }) => objects.vxlan !== undefined) || links.some((l) => l.kind === 'vxlan');
+  const [fdb, neighbours] = overlay ? await Promise.all([kernel.host.listFdb(), kernel.host.listNeighbours(4)]) : [undefined, undefined];
+  return {
+    host,
+    sysctls,
+    firewall: listed === undefined ? undefined : signatureOfListed(listed),
+    endpoints,
+    ...(fdb === undefined ? {} : { fdb }),
+    ...(neighbours === undefined ? {} : { neighbours }),
+  };
 };

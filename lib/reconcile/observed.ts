@@ -1,5 +1,5 @@
 /** What a reconcile pass saw in the kernel; produced by observe.ts, consumed by the pure planner. */
-import type { AddressState, LinkState, RouteState } from '../kernel/types.js';
+import type { AddressState, FdbEntry, LinkState, NeighbourEntry, RouteState } from '../kernel/types.js';
 
 export interface ObservedNamespace {
   readonly links: readonly LinkState[];
@@ -20,4 +20,7 @@ export interface ObservedHost {
   /** Signature of our nft table as listed (see firewall/encode.ts), undefined when absent. */
   readonly firewall: string | undefined;
   readonly endpoints: ReadonlyMap<string, ObservedEndpoint>; // by endpoint id
+  /** Host-namespace FDB and IPv4 neighbour entries; read only when an overlay is wanted or present. */
+  readonly fdb?: readonly FdbEntry[];
+  readonly neighbours?: readonly NeighbourEntry[];
 }

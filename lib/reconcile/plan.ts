@@ -12,6 +12,7 @@ import { parseOwnerAlias } from '../model/names.js';
 import type { Action } from './actions.js';
 import type { DesiredNetwork } from './desired.js';
 import type { ObservedEndpoint, ObservedHost, ObservedNamespace } from './observed.js';
+import { planVxlan } from './plan-overlay.js';
 
 export interface Plan {
   readonly actions: readonly Action[];
@@ -136,6 +137,7 @@ export const planHost = (desired: readonly DesiredNetwork[], observed: ObservedH
   const wanted = new Set(
     desired.flatMap(({ objects, endpoints }) => [
       ...(objects.bridge ? [objects.bridge.name] : []),
+      ...(objects.vxlan ? [objects.vxlan.name] : []),
       ...endpoints.flatMap(({ objects: e }) => (e.kind === 'veth' ? [e.hostVeth.name] : [])),
     ]),
   );
@@ -146,6 +148,13 @@ export const planHost = (desired: readonly DesiredNetwork[], observed: ObservedH
     p.actions.push({ do: 'deleteLink', link: l.name });
   }
   for (const { objects } of desired) if (objects.bridge) p.bridge(observed.host, objects.bridge);
+  for (const { objects } of desired) {
+    if (!objects.vxlan) continue;
+    const v = planVxlan(observed, objects.vxlan);
+    p.actions.push(...v.actions);
+    p.problems.push(...v.problems);
+    p.notes.push(...v.notes);
+  }
   const sysctls = new Map(desired.flatMap(({ objects }) => objects.sysctls.map((s) => [s.key, s.value] as const)));
   for (const [key, value] of sysctls) {
     if (observed.sysctls.get(key) !== value) p.actions.push({ do: 'setSysctl', key, value });

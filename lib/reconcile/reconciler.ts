@@ -4,6 +4,7 @@
  * same pass serves `create`, `connect`, `apply`, crash recovery and drift repair. A second pass
  * right after a successful one plans nothing.
  */
+import type { ClusterView } from '../drivers/types.js';
 import { TnetError } from '../errors.js';
 import type { Kernel } from '../kernel/types.js';
 import type { Endpoint, Network } from '../model/types.js';
@@ -23,8 +24,9 @@ export const reconcile = async (
   networks: readonly Network[],
   endpoints: readonly Endpoint[],
   options: ReconcileOptions,
+  cluster?: ClusterView,
 ): Promise<Plan> => {
-  const desired = desiredHost(networks, endpoints);
+  const desired = desiredHost(networks, endpoints, cluster);
   const plan = planHost(desired, await observeHost(kernel, desired, options.scope));
   if (plan.problems.length > 0) throw new TnetError('conflict', plan.problems.join('; '), { op: 'reconcile' });
   if (options.dryRun !== true) await applyActions(kernel, plan.actions);

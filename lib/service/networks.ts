@@ -3,7 +3,10 @@ import { TnetError } from '../errors.js';
 import { resolveNetwork } from '../model/network-resolve.js';
 import type { Network, NetworkRequest } from '../model/types.js';
 import type { ServiceContext } from './context.js';
+import { underlayOf } from './cluster.js';
 import { NO_ENDPOINTS, syncHost } from './sync.js';
+
+const withUnderlay = (underlay: { link: string; mtu: number } | undefined) => (underlay === undefined ? {} : { underlay });
 
 const DEFAULT_ROUTES = new Set(['0.0.0.0/0', '::/0']);
 
@@ -21,6 +24,7 @@ export const createNetworkLocked = async (ctx: ServiceContext, request: NetworkR
     now: ctx.now().toISOString(),
     existing,
     hostRoutes: await hostRoutes(ctx),
+    ...(request.driver === 'overlay' ? withUnderlay(await underlayOf(ctx)) : {}),
   });
   await ctx.repo.createNetwork(network);
   try {

@@ -47,7 +47,7 @@ describe('vxlan over netlink', () => {
     for (const i of [0, 1]) {
       const s = host(i);
       const br = await s.createBridge('tnbr-k', { mtu: 1450 });
-      const link = await s.createVxlan('tnvx-k', { mtu: 1450, alias: 'tnet:aaaaaaaaaaaa', masterIndex: br.index, vni: VNI, local: VTEP[i] as string, port: 4789 });
+      const link = await s.createVxlan('tnvx-k', { mtu: 1450, alias: 'tnet:aaaaaaaaaaaa', masterIndex: br.index, vni: VNI, local: VTEP[i] as string, port: 4789, proxy: true });
       vx[i] = link.index;
       expect(link).toMatchObject({ kind: 'vxlan', mtu: 1450, alias: 'tnet:aaaaaaaaaaaa', masterIndex: br.index });
       const listed = (await s.listLinks()).find((l) => l.name === 'tnvx-k');
@@ -55,8 +55,8 @@ describe('vxlan over netlink', () => {
       for (const idx of [br.index, link.index]) await s.setLink(idx, { up: true });
       const veth = await s.createVethPair(`tnv-k${i}`, { mtu: 1450, masterIndex: br.index }, { name: 'eth0', netns: handles[2 + i] as NetnsHandle, mtu: 1450, mac: MAC[i] as string });
       await s.setLink(veth.index, { up: true });
-      inNetns(C[i], 'ip', 'addr', 'add', `${IP[i]}/24`, 'dev', 'eth0');
-      inNetns(C[i], 'ip', 'link', 'set', 'eth0', 'up');
+      inNetns(C[i] as string, 'ip', 'addr', 'add', `${IP[i]}/24`, 'dev', 'eth0');
+      inNetns(C[i] as string, 'ip', 'link', 'set', 'eth0', 'up');
     }
     const details = inNetns(H[0], 'ip', '-d', 'link', 'show', 'tnvx-k');
     expect(details).toContain(`vxlan id ${VNI} local ${VTEP[0]}`);
@@ -70,10 +70,10 @@ describe('vxlan over netlink', () => {
 
   it('reaches the other container once FDB and neighbour entries exist on both sides', async () => {
     for (const [i, j] of [[0, 1], [1, 0]] as const) {
-      await host(i).addFdb(vx[i] as number, MAC[j], VTEP[j]);
-      await host(i).addNeighbour(vx[i] as number, 4, IP[j], MAC[j]);
-      await host(i).addFdb(vx[i] as number, MAC[j], VTEP[j]); // idempotent
-      await host(i).addNeighbour(vx[i] as number, 4, IP[j], MAC[j]);
+      await host(i).addFdb(vx[i] as number, MAC[j] as string, VTEP[j] as string);
+      await host(i).addNeighbour(vx[i] as number, 4, IP[j] as string, MAC[j] as string);
+      await host(i).addFdb(vx[i] as number, MAC[j] as string, VTEP[j] as string); // idempotent
+      await host(i).addNeighbour(vx[i] as number, 4, IP[j] as string, MAC[j] as string);
     }
     const fdb = await host(0).listFdb(vx[0]);
     expect(fdb).toContainEqual({ linkIndex: vx[0], mac: MAC[1], dst: VTEP[1], permanent: true, self: true });
@@ -102,6 +102,6 @@ describe('vxlan over netlink', () => {
   });
 
   it('maps a VXLAN device whose name is taken to exists', async () => {
-    await expect(host(0).createVxlan('tnvx-k', { mtu: 1450, vni: 1, local: VTEP[0], port: 4789 })).rejects.toMatchObject({ kind: 'exists' });
+    await expect(host(0).createVxlan('tnvx-k', { mtu: 1450, vni: 1, local: VTEP[0], port: 4789, proxy: false })).rejects.toMatchObject({ kind: 'exists' });
   });
 });
