@@ -109,11 +109,9 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
   };
 
   const teardown = async (): Promise<void> => {
-    for (const h of hosts) {
-      await h.agent?.stop();
-      await h.shell?.close();
-    }
-    await Promise.all(hosts.map((h) => h.etcd?.stop()));
+    // Every process is stopped even if stopping another one failed.
+    await Promise.allSettled(hosts.flatMap((h) => [h.agent?.stop(), h.shell?.close()]));
+    await Promise.allSettled(hosts.map((h) => h.etcd?.stop()));
     for (const n of existsSync('/run/netns') ? readdirSync('/run/netns') : []) {
       if (n.startsWith(`${o.prefix}-`)) await run(['ip', 'netns', 'del', n]);
     }

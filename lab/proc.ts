@@ -31,12 +31,18 @@ export const startProc = (argv: readonly string[], opts: { env?: NodeJS.ProcessE
     exited,
     stop: async (signal = 'SIGTERM', graceMs = 5_000) => {
       if (done) return;
-      process.kill(pid, signal);
+      // ESRCH: it exited and was reaped before its 'exit' event reached us; that is stopped too.
+      const kill = (s: NodeJS.Signals): boolean => {
+        try {
+          process.kill(pid, s);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      if (!kill(signal)) return;
       const ended = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
-      if (!ended && !done) {
-        process.kill(pid, 'SIGKILL');
-        await exited;
-      }
+      if (!ended && !done && kill('SIGKILL')) await exited;
     },
   };
 };

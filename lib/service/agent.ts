@@ -21,6 +21,7 @@ export interface AgentOptions {
 }
 
 const RETRY_MS = 1_000;
+const SHUTDOWN_GRACE_MS = 2_000;
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
@@ -58,7 +59,11 @@ export const runAgent = async (ctx: ServiceContext, o: AgentOptions): Promise<vo
     const started = Date.now();
     try {
       if (leaseLost) await holdLease();
-      const plan = await ctx.repo.withHostLock(() => syncHost(ctx, { scope: full ? 'all' : NO_ENDPOINTS }));
+      const scope = full ? 'all' : NO_ENDPOINTS;
+      // Look first without the lock: most events (this host's own connects, other networks)
+      // need nothing here, and holding the host lock for them would only delay the CLI.
+      if ((await syncHost(ctx, { scope, dryRun: true })).actions.length === 0) return;
+      const plan = await ctx.repo.withHostLock(() => syncHost(ctx, { scope }));
       if (plan.actions.length > 0) {
         o.log(`pass (${full ? 'full' : 'events'}): ${plan.actions.length} change(s) in ${Date.now() - started} ms`);
         for (const a of plan.actions) o.log(`  ${describeAction(a)}`);
@@ -99,7 +104,8 @@ export const runAgent = async (ctx: ServiceContext, o: AgentOptions): Promise<vo
     }
   } finally {
     stopWatch();
-    await running;
+    // A pass stuck on an unreachable store must not keep the agent from stopping.
+    await Promise.race([running, new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref())]);
     clearTimeout(retry);
     await lease?.close();
     o.log('agent stopped');
