@@ -9,6 +9,7 @@ import { desiredHost } from '../../lib/reconcile/desired.js';
 import type { ObservedHost } from '../../lib/reconcile/observed.js';
 import { planVxlan } from '../../lib/reconcile/plan-overlay.js';
 import type { Endpoint } from '../../lib/model/types.js';
+import { parseSpecFile } from '../../lib/model/spec-file.js';
 import { expectError } from './expect-error.js';
 import { endpoint, network } from './fixtures.js';
 
@@ -104,5 +105,21 @@ describe('overlay network resolution', () => {
     expectError(() => resolveNetwork({ name: 'o2', driver: 'overlay', ipv4: { subnet: '192.168.56.0/25' } }, ctx), 'conflict', /overlaps 192.168.56.0\/24, which this host already routes/);
     const { underlay: _, ...alone } = ctx;
     expectError(() => resolveNetwork({ name: 'o2', driver: 'overlay' }, alone), 'invalidInput', /tnet host join --vtep/);
+  });
+});
+
+describe('static peers in spec files', () => {
+  const spec = (extra: string): string => `${extra}\nnetworks:\n  - { name: ov, driver: overlay, vni: 5000, subnet: 10.50.0.0/24 }\n`;
+
+  it('reads host and peers, dropping this host from its own peer list', () => {
+    const s = parseSpecFile(spec('host: { name: h1, vtep: 192.168.56.11 }\npeers:\n  - { name: h1, vtep: 192.168.56.11 }\n  - { name: h2, vtep: 192.168.56.12 }'), 'h1.yaml');
+    expect(s.cluster).toEqual({ self: { name: 'h1', vtep: '192.168.56.11' }, peers: [{ name: 'h2', vtep: '192.168.56.12' }] });
+    expect(s.networks[0]?.request).toMatchObject({ driver: 'overlay', vni: 5000 });
+  });
+
+  it('refuses peers without host, duplicate VTEPs and IPv6 VTEPs', () => {
+    expectError(() => parseSpecFile(spec('peers: []'), 'x.yaml'), 'invalidConfig', /^x\.yaml: host: is required with peers/);
+    expectError(() => parseSpecFile(spec('host: { name: h1, vtep: 10.0.0.1 }\npeers:\n  - { name: h2, vtep: 10.0.0.1 }'), 'x.yaml'), 'invalidConfig', /peers\[0\]\.vtep: VTEP 10\.0\.0\.1 is given to two hosts/);
+    expectError(() => parseSpecFile(spec('host: { name: h1, vtep: "fd00::1" }'), 'x.yaml'), 'invalidConfig', /host\.vtep: fd00::1 is an IPv6 address/);
   });
 });
