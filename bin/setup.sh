@@ -26,8 +26,10 @@ fi
 # tnet did, ping to show traffic.
 packages=(libnftables1 iproute2 iputils-ping nftables)
 if [ "${1:-}" = "--test" ]; then
-  # etcd-server: the etcd store backend is tested against a real etcd (started by the tests).
-  packages+=(socat etcd-server)
+  # etcd-server: the store tests and the overlay lab (a 3-member cluster in namespaces);
+  # iperf3: the overlay bench; vagrant: `vagrant validate -p` of the Vagrantfile (~14 MB of
+  # Ruby, no hypervisor: nothing is booted). iproute2 already brings `bridge` for FDB checks.
+  packages+=(socat etcd-server iperf3 vagrant)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -4,9 +4,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createKernel } from './kernel/index.js';
+import { fileIdentity } from './state/identity.js';
 import { createRepository } from './state/repository.js';
 import type { ServiceContext } from './service/context.js';
-import { openStore } from './store/index.js';
+import { openStore, parseStoreUrl } from './store/index.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/tnet';
 
@@ -32,8 +33,13 @@ export const openApp = async (options: AppOptions): Promise<App> => {
     await store.close();
     throw e;
   }
+  const identity = fileIdentity(options.stateDir);
+  const shared = options.storeUrl !== undefined && parseStoreUrl(options.storeUrl).kind === 'etcd';
   const ctx: ServiceContext = {
-    repo: createRepository(store),
+    // Hosts sharing one store each lock only themselves; the local store keeps the one lock name
+    // every process on the host (CLI, CNI plugin) agrees on.
+    repo: shared ? createRepository(store, () => `host/${identity.get()?.name ?? 'unjoined'}`) : createRepository(store),
+    identity,
     kernel,
     now: () => new Date(),
     newId: () => randomBytes(32).toString('hex'),

@@ -8,10 +8,12 @@ import { DEFAULT_STATE_DIR, openApp, type App } from '../app.js';
 import { exitCodeOf, toTnetError } from '../errors.js';
 import type { Args } from './args.js';
 import type { CliCommand, CommandEnv } from './command.js';
+import { agentCommand } from './commands/agent.js';
 import { applyCommand, diffCommand } from './commands/apply.js';
 import { connectCommand } from './commands/connect.js';
 import { createCommand } from './commands/create.js';
 import { disconnectCommand } from './commands/disconnect.js';
+import { hostCommand } from './commands/host.js';
 import { inspectCommand } from './commands/inspect.js';
 import { lsCommand } from './commands/ls.js';
 import { portCommand } from './commands/port.js';
@@ -22,6 +24,7 @@ import { processIo, type CliIo } from './io.js';
 const COMMANDS: readonly CliCommand[] = [
   createCommand, lsCommand, inspectCommand, rmCommand, pruneCommand,
   connectCommand, disconnectCommand, portCommand, applyCommand, diffCommand,
+  hostCommand, agentCommand,
 ];
 
 const USAGE_EXIT = 2;

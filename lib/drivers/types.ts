@@ -38,8 +38,39 @@ export interface NetworkFirewall {
   readonly internal: boolean;
 }
 
+/** A VXLAN device on the network's bridge and the remote entries it needs (overlay driver). */
+export interface DesiredVxlan {
+  readonly name: string;
+  readonly vni: number;
+  readonly local: string; // this host's VTEP address
+  readonly port: number;
+  readonly mtu: number;
+  readonly alias: string;
+  readonly master: string; // the network's bridge
+  /** ARP answered from `neighbours` (shared-store mode); off when ARP must cross the tunnel (static peers). */
+  readonly proxy: boolean;
+  /** Device FDB: which remote VTEP a MAC is behind; the all-zero MAC lists flood destinations. */
+  readonly fdb: ReadonlyArray<{ readonly mac: string; readonly dst: string }>;
+  /** Permanent ARP entries for remote endpoints, answered by the proxying device. */
+  readonly neighbours: ReadonlyArray<{ readonly address: string; readonly mac: string }>;
+}
+
+/** What a host knows about the cluster it belongs to (see service/cluster.ts). */
+export interface ClusterView {
+  /** This host, once it has joined (`tnet host join`) or applied a spec with `host:`. */
+  readonly self?: { readonly name: string; readonly vtep: string };
+  /** Other live hosts by name -> VTEP address; a host whose lease expired is not here. */
+  readonly peers: ReadonlyMap<string, string>;
+  /**
+   * 'store': every endpoint is in the shared store, so each remote MAC gets its own FDB entry.
+   * 'static': peers come from a spec file and their endpoints are unknown: flood to the peers.
+   */
+  readonly mode: 'store' | 'static';
+}
+
 export interface NetworkObjects {
   readonly bridge?: DesiredBridge;
+  readonly vxlan?: DesiredVxlan;
   /** Host-namespace sysctls this network needs; they are never reverted (other networks may need them). */
   readonly sysctls: readonly DesiredSysctl[];
   readonly firewall?: NetworkFirewall;
@@ -72,6 +103,10 @@ export interface Driver {
   readonly allowsSeparateNetns: boolean;
   /** Whether endpoints get addresses from the network's subnets. */
   readonly hasIpam: boolean;
-  network(network: Network): NetworkObjects;
+  /**
+   * `remote` are the network's endpoints on other live hosts (only multi-host drivers use them or
+   * the cluster view).
+   */
+  network(network: Network, cluster?: ClusterView, remote?: readonly Endpoint[]): NetworkObjects;
   endpoint(network: Network, endpoint: Endpoint): EndpointObjects;
 }

@@ -2,15 +2,17 @@
 import type { ifla, rt } from 'netlink';
 import { TnetError } from '../errors.js';
 import { bytesToMac, macToBytes } from './inet.js';
+import { vxlanLinkinfo, vxlanStateOf } from './netlink-overlay.js';
 import { REQUEST_TIMEOUT_MS, attempt, createExcl, nested, type Rtnl } from './rtnl.js';
 import type { LinkChange, LinkState, NetlinkSession } from './types.js';
 
 type CreateOpts = { mtu: number; alias?: string; masterIndex?: number; noIpv6LinkLocal?: boolean };
-type LinkOps = Pick<NetlinkSession, 'listLinks' | 'getLink' | 'createBridge' | 'createVethPair' | 'setLink' | 'deleteLink'>;
+type LinkOps = Pick<NetlinkSession, 'listLinks' | 'getLink' | 'createBridge' | 'createVethPair' | 'createVxlan' | 'setLink' | 'deleteLink'>;
 
 const toLinkState = ({ nl }: Rtnl, m: rt.LinkMessage): LinkState => {
   const { data, attrs } = m;
   const kind = attrs.linkinfo ? nl.ifla.parseInfo(attrs.linkinfo).kind : undefined;
+  const vxlan = kind === 'vxlan' ? vxlanStateOf(nl, attrs.linkinfo) : undefined;
   return {
     index: data.index ?? 0,
     name: attrs.ifname ?? '',
@@ -20,6 +22,7 @@ const toLinkState = ({ nl }: Rtnl, m: rt.LinkMessage): LinkState => {
     mac: attrs.address ? bytesToMac(attrs.address) : '',
     ...(attrs.master ? { masterIndex: attrs.master } : {}),
     ...(attrs.ifalias ? { alias: attrs.ifalias } : {}),
+    ...(vxlan ? { vxlan } : {}),
   };
 };
 
@@ -108,6 +111,10 @@ export const linkOps = (r: Rtnl): LinkOps => {
       const vethData = nested(nl, nl.ifla.formatVethInfo({ peer: peerMsg }));
       const linkinfo = nested(nl, nl.ifla.formatInfo({ kind: 'veth', data: vethData }));
       return create('create veth', name, o, { linkinfo });
+    },
+
+    createVxlan(name, o) {
+      return create('create vxlan', name, o, { linkinfo: vxlanLinkinfo(nl, o) });
     },
 
     async setLink(index, change: LinkChange) {

@@ -4,6 +4,7 @@
  */
 import { addrOps } from './netlink-addrs.js';
 import { linkOps } from './netlink-links.js';
+import { overlayOps } from './netlink-overlay.js';
 import { withNetns } from './netns.js';
 import { netlinkModule, serialize } from './rtnl.js';
 import type { NetlinkSession, NetnsHandle } from './types.js';
@@ -19,6 +20,7 @@ export const openNetlinkSession = (netns: NetnsHandle): NetlinkSession => {
   return {
     ...linkOps(r),
     ...addrOps(r),
+    ...overlayOps(r),
     close: () => {
       if (open) socket.socket.close();
       open = false;

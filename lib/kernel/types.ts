@@ -23,6 +23,39 @@ export interface LinkState {
   readonly masterIndex?: number;
   /** IFLA_IFALIAS: tnet writes its owner tag here ("tnet:<network-id>:<endpoint-id>"). */
   readonly alias?: string;
+  /** Set for VXLAN links: what decides whether an existing device can be reused. */
+  readonly vxlan?: VxlanState;
+}
+
+export interface VxlanState {
+  readonly vni: number;
+  /** Local VTEP address, plain IPv4. */
+  readonly local?: string;
+  /** Destination UDP port. */
+  readonly port: number;
+  readonly learning: boolean;
+  /** ARP/ND answered by the device from its neighbour table. */
+  readonly proxy: boolean;
+}
+
+/** A bridge FDB entry on a device (family AF_BRIDGE), as `bridge fdb show` lists it. */
+export interface FdbEntry {
+  readonly linkIndex: number;
+  readonly mac: string;
+  /** Remote VTEP (VXLAN devices only). */
+  readonly dst?: string;
+  readonly permanent: boolean;
+  /** NTF_SELF: the entry lives in the device's own table (VXLAN), not the bridge's. */
+  readonly self: boolean;
+}
+
+/** An ARP (IPv4) / NDP (IPv6) neighbour entry. */
+export interface NeighbourEntry {
+  readonly linkIndex: number;
+  readonly family: IpFamily;
+  readonly address: string;
+  readonly mac?: string;
+  readonly permanent: boolean;
 }
 
 export interface AddressState {
@@ -73,6 +106,14 @@ export interface NetlinkSession {
     opts: { mtu: number; alias?: string; masterIndex?: number; noIpv6LinkLocal?: boolean },
     peer: { name: string; netns: NetnsHandle; mtu: number; mac?: string },
   ): Promise<LinkState>;
+  /**
+   * A VXLAN device: unicast only (no group), UDP `port`, source address `local`, learning off so
+   * remote MACs come only from entries we program; with `proxy` it answers ARP from its neighbours.
+   */
+  createVxlan(
+    name: string,
+    opts: { mtu: number; alias?: string; masterIndex?: number; vni: number; local: string; port: number; proxy: boolean },
+  ): Promise<LinkState>;
   setLink(index: number, change: LinkChange): Promise<void>;
   /** Accepts a link that is already gone. */
   deleteLink(index: number): Promise<void>;
@@ -84,6 +125,21 @@ export interface NetlinkSession {
   /** Adds a route in the main table; accepts an identical one that is already there. */
   addRoute(route: { family: IpFamily; destination: string; gateway?: string; outIndex: number; metric?: number }): Promise<void>;
   deleteRoute(route: { family: IpFamily; destination: string; gateway?: string; outIndex?: number; metric?: number }): Promise<void>;
+
+  /** FDB entries of one device (or all devices). */
+  listFdb(linkIndex?: number): Promise<FdbEntry[]>;
+  /**
+   * A permanent FDB entry in the device's own table (NTF_SELF): `mac` is reached through VTEP
+   * `dst`. Several entries for one MAC (the all-zero flood MAC) are appended. Accepts an existing one.
+   */
+  addFdb(linkIndex: number, mac: string, dst: string): Promise<void>;
+  /** Accepts an entry that is already gone. */
+  deleteFdb(linkIndex: number, mac: string, dst: string): Promise<void>;
+  listNeighbours(family: IpFamily): Promise<NeighbourEntry[]>;
+  /** A permanent neighbour entry; replaces one for the same address. */
+  addNeighbour(linkIndex: number, family: IpFamily, address: string, mac: string): Promise<void>;
+  /** Accepts an entry that is already gone. */
+  deleteNeighbour(linkIndex: number, family: IpFamily, address: string): Promise<void>;
 
   close(): void;
 }

@@ -7,7 +7,7 @@ import { parseIp } from './cidr.js';
 import { asRecord, asString, asStringList, at, inputError, onlyKeys } from './fields.js';
 import { validateIfname, validateMac, validateNetworkName } from './names.js';
 import { parsePortList } from './ports.js';
-import type { DriverKind, EndpointRequest, IpFamily } from './types.js';
+import { isAddressedDriver, type DriverKind, type EndpointRequest, type IpFamily } from './types.js';
 
 export const ENDPOINT_FIELDS = ['network', 'netns', 'ifname', 'ip', 'ip6', 'mac', 'aliases', 'ports'] as const;
 
@@ -106,7 +106,7 @@ export const checkCanPublish = (network: NetworkShape, path: string): void => {
 /** Checks a request against its network: static addresses fit the subnets; host/none take no addresses. */
 export const validateEndpointAgainstNetwork = (req: EndpointRequest, network: NetworkShape, where = ''): void => {
   const given = ([['ip', req.ipv4], ['ip6', req.ipv6], ['mac', req.mac]] as const).find(([, v]) => v !== undefined)?.[0];
-  if (network.driver !== 'bridge' && given !== undefined) {
+  if (!isAddressedDriver(network.driver) && given !== undefined) {
     const why = `network "${network.name}" (driver ${network.driver}) creates no interface, so it takes no ${given}`;
     throw inputError(at(where, given), why);
   }

@@ -15,6 +15,9 @@ const ID_PREFIX = 12;
 export const bridgeNameFor = (network: { readonly id: string; readonly options: NetworkOptions }): string =>
   network.options.bridgeName ?? `tnbr-${network.id.slice(0, 10)}`;
 
+/** The overlay's VXLAN device: same id prefix as the bridge, so the pair is easy to spot. */
+export const vxlanNameFor = (network: { readonly id: string }): string => `tnvx-${network.id.slice(0, 10)}`;
+
 export const hostVethNameFor = (endpointId: string): string => `tnv${endpointId.slice(0, ID_PREFIX)}`;
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');

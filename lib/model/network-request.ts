@@ -17,7 +17,7 @@ import {
 } from './fields.js';
 import { validateIfname, validateNetworkName } from './names.js';
 import { SUBNET_FIELDS, type SubnetRequest, checkSubnetRequest, parseSubnetObject, pickSubnetFields } from './subnet-config.js';
-import { DRIVER_KINDS, type DriverKind, type NetworkOptions, type NetworkRequest } from './types.js';
+import { DRIVER_KINDS, VNI_MAX, VNI_MIN, isAddressedDriver, type DriverKind, type NetworkOptions, type NetworkRequest } from './types.js';
 
 export const NETWORK_FIELDS = [
   'name',
@@ -29,6 +29,7 @@ export const NETWORK_FIELDS = [
   'mtu',
   'options',
   'labels',
+  'vni',
 ] as const;
 
 /** Driver options by their user-facing key (`-o bridge.name=br0`). */
@@ -41,7 +42,7 @@ export const MTU_MIN_IPV6 = 1280; // RFC 8200 section 5
 /** Fields that only mean something to a driver that builds its own interfaces. */
 const ADDRESSING_FIELDS = [...SUBNET_FIELDS, 'ipv4', 'ipv6', 'internal', 'mtu', 'options'] as const;
 
-const WHY_NOT: Record<Exclude<DriverKind, 'bridge'>, string> = {
+const WHY_NOT: Record<Exclude<DriverKind, 'bridge' | 'overlay'>, string> = {
   host: "it uses the host's network stack as it is",
   none: 'it gives the container only a loopback interface',
 };
@@ -101,11 +102,19 @@ export const parseNetworkRequest = (input: unknown, where: string, extraFields: 
   const name = validateNetworkName(asString(rec.name, at(where, 'name')), at(where, 'name'));
   const driver = parseDriver(rec.driver, at(where, 'driver'));
   const labels = rec.labels === undefined ? {} : { labels: parseLabelMap(rec.labels, at(where, 'labels')) };
-  if (driver !== 'bridge') {
-    const refused = ADDRESSING_FIELDS.find((k) => rec[k] !== undefined);
+  if (!isAddressedDriver(driver)) {
+    const refused = [...ADDRESSING_FIELDS, 'vni'].find((k) => rec[k] !== undefined);
     if (refused !== undefined) throw inputError(at(where, refused), `driver "${driver}" takes no ${refused}: ${WHY_NOT[driver]}`);
     return { name, driver, ...labels };
   }
+  if (driver === 'bridge' && rec.vni !== undefined) {
+    throw inputError(at(where, 'vni'), 'driver "bridge" takes no vni: a VNI names a VXLAN segment, which only the overlay driver builds');
+  }
+  // The overlay programs IPv4 neighbour entries only; refusing IPv6 beats a half-working network.
+  if (driver === 'overlay' && rec.ipv6 !== undefined && rec.ipv6 !== false) {
+    throw inputError(at(where, 'ipv6'), 'driver "overlay" supports IPv4 only for now; leave out ipv6 (--ipv6)');
+  }
+  const vni = rec.vni === undefined ? undefined : asInteger(rec.vni, at(where, 'vni'), VNI_MIN, VNI_MAX);
   const ipv4 = parseIpv4(rec, where);
   const ipv6 = parseIpv6(rec.ipv6, at(where, 'ipv6'));
   const mtu = rec.mtu === undefined ? undefined : asInteger(rec.mtu, at(where, 'mtu'), MTU_MIN, MTU_MAX);
@@ -121,6 +130,7 @@ export const parseNetworkRequest = (input: unknown, where: string, extraFields: 
     ...(mtu === undefined ? {} : { mtu }),
     ...(rec.options === undefined ? {} : { options: parseOptions(rec.options, at(where, 'options')) }),
     ...labels,
+    ...(vni === undefined ? {} : { vni }),
   };
 };
 

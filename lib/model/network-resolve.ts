@@ -8,7 +8,7 @@ import { chooseSubnet } from '../ipam/pools.js';
 import { cidrsOverlap, parseCidr } from './cidr.js';
 import { bridgeNameFor } from './names.js';
 import { checkSubnetRequest, defaultGateway, type SubnetRequest } from './subnet-config.js';
-import { DEFAULT_MTU, type IpFamily, type Network, type NetworkRequest, type SubnetConfig } from './types.js';
+import { DEFAULT_MTU, VNI_MAX, type IpFamily, type Network, type NetworkRequest, type SubnetConfig } from './types.js';
 
 export interface ResolveContext {
   readonly id: string;
@@ -17,7 +17,17 @@ export interface ResolveContext {
   readonly existing: readonly Network[];
   /** CIDRs of routes on the host, excluding default routes. */
   readonly hostRoutes: readonly string[];
+  /**
+   * For overlay networks: the underlay link carrying this host's VTEP address and its MTU; absent
+   * when the host has not joined a cluster (then an overlay cannot be created here).
+   */
+  readonly underlay?: { readonly link: string; readonly mtu: number };
 }
+
+/** Outer Ethernet (14) + IPv4 (20) + UDP (8) + VXLAN (8) headers around every overlay frame. */
+export const VXLAN_OVERHEAD = 50;
+/** The first VNI tnet hands out when none is asked for (low ones are often taken by hand-made VXLANs). */
+export const FIRST_AUTO_VNI = 256;
 
 const subnetsOf = (networks: readonly Network[], family: IpFamily): Array<{ network: Network; subnet: string }> =>
   networks.flatMap((network) => {
@@ -25,7 +35,7 @@ const subnetsOf = (networks: readonly Network[], family: IpFamily): Array<{ netw
     return cfg === undefined ? [] : [{ network, subnet: cfg.subnet }];
   });
 
-const resolveFamily = (family: IpFamily, req: SubnetRequest, ctx: ResolveContext, name: string): SubnetConfig => {
+const resolveFamily = (family: IpFamily, req: SubnetRequest, ctx: ResolveContext, name: string, avoidRoutes = false): SubnetConfig => {
   const checked = checkSubnetRequest(family, req, family === 4 ? 'ipv4' : 'ipv6');
   const others = subnetsOf(ctx.existing, family);
   let subnet = checked.subnet;
@@ -40,6 +50,14 @@ const resolveFamily = (family: IpFamily, req: SubnetRequest, ctx: ResolveContext
         `subnet ${subnet} of network "${name}" overlaps network "${clash.network.name}" (${clash.subnet}); choose a subnet that does not overlap`,
         { op: 'create network', target: name },
       );
+    }
+    // An overlay spans hosts: a subnet this host already routes elsewhere would be unreachable here.
+    const routed = avoidRoutes ? ctx.hostRoutes.find((r) => cidrsOverlap(wanted, r)) : undefined;
+    if (routed !== undefined) {
+      throw new TnetError('conflict', `subnet ${subnet} of overlay network "${name}" overlaps ${routed}, which this host already routes; choose a subnet that does not overlap`, {
+        op: 'create network',
+        target: name,
+      });
     }
   }
   return {
@@ -64,6 +82,7 @@ export const resolveNetwork = (req: NetworkRequest, ctx: ResolveContext): Networ
     labels: req.labels ?? {},
     created: ctx.now,
   };
+  if (req.driver === 'overlay') return resolveOverlay(req, ctx, base);
   if (req.driver !== 'bridge') {
     const twin = SINGLETON_DRIVERS.includes(req.driver) ? ctx.existing.find((n) => n.driver === req.driver) : undefined;
     if (twin !== undefined) {
@@ -73,7 +92,7 @@ export const resolveNetwork = (req: NetworkRequest, ctx: ResolveContext): Networ
   }
   const options = req.options ?? {};
   const bridge = bridgeNameFor({ id: ctx.id, options });
-  const sameBridge = ctx.existing.find((n) => n.driver === 'bridge' && bridgeNameFor(n) === bridge);
+  const sameBridge = ctx.existing.find((n) => (n.driver === 'bridge' || n.driver === 'overlay') && bridgeNameFor(n) === bridge);
   if (sameBridge !== undefined) {
     throw new TnetError('conflict', `bridge name ${bridge} is already used by network "${sameBridge.name}"; choose another bridge.name`, op);
   }
@@ -84,5 +103,37 @@ export const resolveNetwork = (req: NetworkRequest, ctx: ResolveContext): Networ
     internal: req.internal ?? false,
     mtu: req.mtu ?? DEFAULT_MTU,
     options,
+  };
+};
+
+const resolveOverlay = (req: NetworkRequest, ctx: ResolveContext, base: Pick<Network, 'id' | 'name' | 'driver' | 'labels' | 'created'>): Network => {
+  const op = { op: 'create network', target: req.name };
+  if (ctx.underlay === undefined) {
+    throw new TnetError('invalidInput', `overlay network "${req.name}" needs this host to be part of a cluster first: run 'tnet host join --vtep ADDRESS' (or give host: in an apply spec for static peers)`, op);
+  }
+  const { link, mtu: underlayMtu } = ctx.underlay;
+  const largest = underlayMtu - VXLAN_OVERHEAD;
+  if (req.mtu !== undefined && req.mtu > largest) {
+    throw new TnetError('invalidInput', `MTU ${req.mtu} is too large for overlay network "${req.name}": the underlay link ${link} has MTU ${underlayMtu} and VXLAN adds ${VXLAN_OVERHEAD} bytes, so at most ${largest} (outer packets are never fragmented)`, op);
+  }
+  const taken = new Map(ctx.existing.flatMap((n) => (n.overlay ? [[n.overlay.vni, n.name] as const] : [])));
+  const owner = req.vni === undefined ? undefined : taken.get(req.vni);
+  if (owner !== undefined) throw new TnetError('conflict', `VNI ${req.vni} is already used by overlay network "${owner}"; choose another --vni`, op);
+  let vni = req.vni ?? FIRST_AUTO_VNI;
+  while (taken.has(vni)) vni++;
+  if (vni > VNI_MAX) throw new TnetError('exhausted', `no free VNI from ${FIRST_AUTO_VNI} to ${VNI_MAX}`, op);
+  const options = req.options ?? {};
+  const bridge = bridgeNameFor({ id: ctx.id, options });
+  const sameBridge = ctx.existing.find((n) => n.driver !== 'host' && n.driver !== 'none' && bridgeNameFor(n) === bridge);
+  if (sameBridge !== undefined) {
+    throw new TnetError('conflict', `bridge name ${bridge} is already used by network "${sameBridge.name}"; choose another bridge.name`, op);
+  }
+  return {
+    ...base,
+    ipv4: resolveFamily(4, req.ipv4 ?? {}, ctx, req.name, true),
+    internal: req.internal ?? false,
+    mtu: req.mtu ?? largest,
+    options,
+    overlay: { vni },
   };
 };

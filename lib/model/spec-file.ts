@@ -9,9 +9,15 @@ import { asRecord, at, describe, inputError, onlyKeys } from './fields.js';
 import { netnsPath, parseEndpointRequest, validateEndpointAgainstNetwork } from './endpoint-request.js';
 import { parseNetworkRequest } from './network-request.js';
 import type { EndpointRequest, NetworkRequest } from './types.js';
+import { parseHostIdentity, type HostIdentity } from './host.js';
 
 export interface SpecFile {
   readonly networks: Array<{ readonly request: NetworkRequest; readonly endpoints: EndpointRequest[] }>;
+  /**
+   * Static-peer mode (overlay without a shared store): this host and the other hosts, each with
+   * its VTEP address. The same peer list goes into every host's file, with its own `host:`.
+   */
+  readonly cluster?: { readonly self: HostIdentity; readonly peers: readonly HostIdentity[] };
 }
 
 const configError = (path: string, problem: string): TnetError => inputError(path, problem, 'invalidConfig');
@@ -56,13 +62,34 @@ const parseEndpoints = (v: unknown, network: NetworkRequest, where: string): End
   });
 };
 
+const parseCluster = (host: unknown, peers: unknown): Pick<SpecFile, 'cluster'> => {
+  if (host === undefined && peers === undefined) return {};
+  if (host === undefined) throw configError('host', 'is required with peers: name this host and its VTEP address');
+  const self = parseHostIdentity(host, 'host');
+  if (peers !== undefined && !Array.isArray(peers)) throw configError('peers', `expected a list of {name, vtep}, got ${describe(peers)}`);
+  const list = (peers ?? []).map((p: unknown, i: number) => parseHostIdentity(p, at('peers', i)));
+  const names = new Set<string>();
+  const vteps = new Set<string>();
+  for (const [i, p] of [self, ...list].entries()) {
+    const where = i === 0 ? 'host' : at('peers', i - 1);
+    // The same list in every host's file is convenient: this host's own entry among peers is allowed if it matches.
+    if (names.has(p.name) && !(p.name === self.name && p.vtep === self.vtep)) throw configError(at(where, 'name'), `host ${p.name} is listed twice`);
+    if (vteps.has(p.vtep) && !(p.name === self.name && p.vtep === self.vtep)) throw configError(at(where, 'vtep'), `VTEP ${p.vtep} is given to two hosts`);
+    names.add(p.name);
+    vteps.add(p.vtep);
+  }
+  return { cluster: { self, peers: list.filter((p) => p.name !== self.name) } };
+};
+
 const parseSpec = (doc: unknown): SpecFile => {
   const top = asRecord(doc ?? {}, '');
-  onlyKeys(top, ['networks'], '');
-  if (top.networks === undefined) return { networks: [] };
+  onlyKeys(top, ['networks', 'host', 'peers'], '');
+  const cluster = parseCluster(top.host, top.peers);
+  if (top.networks === undefined) return { networks: [], ...cluster };
   if (!Array.isArray(top.networks)) throw configError('networks', `expected a list of networks, got ${describe(top.networks)}`);
   const seen = new Map<string, string>();
   return {
+    ...cluster,
     networks: top.networks.map((entry: unknown, i) => {
       const path = at('networks', i);
       const request = parseNetworkRequest(entry, path, ['endpoints']);

@@ -4,8 +4,17 @@
  * Pure data: no methods, so records round-trip through JSON unchanged.
  */
 
-export const DRIVER_KINDS = ['bridge', 'host', 'none'] as const;
+export const DRIVER_KINDS = ['bridge', 'host', 'none', 'overlay'] as const;
 export type DriverKind = (typeof DRIVER_KINDS)[number];
+
+/** Drivers that build their own interfaces and hand out addresses (the rest use the host's or none). */
+export const ADDRESSED_DRIVERS = ['bridge', 'overlay'] as const satisfies readonly DriverKind[];
+export type AddressedDriver = (typeof ADDRESSED_DRIVERS)[number];
+export const isAddressedDriver = (k: DriverKind): k is AddressedDriver => (ADDRESSED_DRIVERS as readonly DriverKind[]).includes(k);
+
+/** VXLAN network identifiers are 24 bits; 0 is left out as "no VNI". */
+export const VNI_MIN = 1;
+export const VNI_MAX = 16_777_215;
 
 export type IpFamily = 4 | 6;
 
@@ -34,6 +43,13 @@ export interface NetworkRequest {
   readonly mtu?: number;
   readonly options?: NetworkOptions;
   readonly labels?: Readonly<Record<string, string>>;
+  /** overlay driver: the VXLAN network identifier (1-16777215); the lowest free one when absent. */
+  readonly vni?: number;
+}
+
+/** What an overlay network adds to a network record. */
+export interface OverlayConfig {
+  readonly vni: number;
 }
 
 /** A network as recorded: every choice made. */
@@ -48,6 +64,8 @@ export interface Network {
   readonly options: NetworkOptions;
   readonly labels: Readonly<Record<string, string>>;
   readonly created: string; // ISO time
+  /** Present exactly for the overlay driver. */
+  readonly overlay?: OverlayConfig;
 }
 
 /** An attachment as the user asks for it (`tnet connect`, an `endpoints:` entry in a spec). */
@@ -95,6 +113,11 @@ export interface Endpoint {
   readonly owner: EndpointOwner;
   /** Published ports; absent in records written before port publishing existed. */
   readonly ports?: readonly PortMapping[];
+  /**
+   * The host the endpoint lives on, when this host has joined a cluster (`tnet host join`). Each
+   * host realises only its own endpoints; an overlay programs the others' as remote entries.
+   */
+  readonly host?: string;
 }
 
 export type EndpointOwner =

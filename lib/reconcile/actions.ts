@@ -28,6 +28,21 @@ export type Action =
   | { readonly do: 'deleteAddress'; readonly netns?: string; readonly link: string; readonly address: DesiredAddress }
   | { readonly do: 'addRoute'; readonly netns?: string; readonly link: string; readonly route: DesiredRoute }
   | { readonly do: 'deleteLink'; readonly netns?: string; readonly link: string }
+  | {
+      readonly do: 'createVxlan';
+      readonly name: string;
+      readonly mtu: number;
+      readonly alias: string;
+      readonly master: string;
+      readonly vni: number;
+      readonly local: string;
+      readonly port: number;
+      readonly proxy: boolean;
+    }
+  | { readonly do: 'addFdb'; readonly link: string; readonly mac: string; readonly dst: string }
+  | { readonly do: 'deleteFdb'; readonly link: string; readonly mac: string; readonly dst: string }
+  | { readonly do: 'addNeighbour'; readonly link: string; readonly address: string; readonly mac: string }
+  | { readonly do: 'deleteNeighbour'; readonly link: string; readonly address: string }
   | { readonly do: 'setSysctl'; readonly key: string; readonly value: string }
   /** The whole table in one transaction, with every wanted port-forward element. */
   | { readonly do: 'replaceFirewall'; readonly table: FirewallTable; readonly forwards: readonly NftElement[] }
@@ -65,6 +80,16 @@ export const describeAction = (a: Action): string => {
       return `add route ${a.route.destination} via ${a.route.gateway} dev ${a.link}${where(a.netns)}`;
     case 'deleteLink':
       return `delete link ${a.link}${where(a.netns)}`;
+    case 'createVxlan':
+      return `create vxlan ${a.name} on ${a.master} (vni ${a.vni}, local ${a.local}, port ${a.port}, mtu ${a.mtu}${a.proxy ? ', arp proxy' : ''})`;
+    case 'addFdb':
+      return `add fdb ${a.mac} dst ${a.dst} on ${a.link}`;
+    case 'deleteFdb':
+      return `delete fdb ${a.mac} dst ${a.dst} on ${a.link}`;
+    case 'addNeighbour':
+      return `add neighbour ${a.address} lladdr ${a.mac} on ${a.link}`;
+    case 'deleteNeighbour':
+      return `delete neighbour ${a.address} on ${a.link}`;
     case 'setSysctl':
       return `set sysctl ${a.key.replaceAll('/', '.')}=${a.value}`;
     case 'replaceFirewall':

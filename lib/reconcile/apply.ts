@@ -116,6 +116,28 @@ const run = async (kernel: Kernel, s: Sessions, a: Action): Promise<Undo | undef
       s.forget(a.netns, a.link);
       return undefined;
     }
+    case 'createVxlan': {
+      const masterIndex = await s.requireIndex(undefined, a.master);
+      const link = await kernel.host.createVxlan(a.name, { mtu: a.mtu, alias: a.alias, masterIndex, vni: a.vni, local: a.local, port: a.port, proxy: a.proxy });
+      s.remember(undefined, link.name, link.index);
+      return () => kernel.host.deleteLink(link.index);
+    }
+    case 'addFdb': {
+      const index = await s.requireIndex(undefined, a.link);
+      await kernel.host.addFdb(index, a.mac, a.dst);
+      return () => kernel.host.deleteFdb(index, a.mac, a.dst);
+    }
+    case 'deleteFdb':
+      await kernel.host.deleteFdb(await s.requireIndex(undefined, a.link), a.mac, a.dst);
+      return undefined;
+    case 'addNeighbour': {
+      const index = await s.requireIndex(undefined, a.link);
+      await kernel.host.addNeighbour(index, 4, a.address, a.mac);
+      return () => kernel.host.deleteNeighbour(index, 4, a.address);
+    }
+    case 'deleteNeighbour':
+      await kernel.host.deleteNeighbour(await s.requireIndex(undefined, a.link), 4, a.address);
+      return undefined;
     case 'setSysctl':
       kernel.writeSysctl(kernel.hostNetns, a.key, a.value);
       return undefined;

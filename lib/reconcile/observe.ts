@@ -113,7 +113,17 @@ export const observeHost = async (
       }
     }
   }
-  const firewall = listed === undefined ? undefined : signatureOfListed(listed);
   const forwardElements = readForwards ? (listed === undefined ? [] : observeForwardElements(kernel, listed)) : undefined;
-  return { host, sysctls, firewall, endpoints, ...(forwardElements === undefined ? {} : { forwardElements }) };
+  // FDB and neighbour dumps grow with every remote endpoint: only worth it when VXLAN is involved.
+  const overlay = desired.some(({ objects }) => objects.vxlan !== undefined) || links.some((l) => l.kind === 'vxlan');
+  const [fdb, neighbours] = overlay ? await Promise.all([kernel.host.listFdb(), kernel.host.listNeighbours(4)]) : [undefined, undefined];
+  return {
+    host,
+    sysctls,
+    firewall: listed === undefined ? undefined : signatureOfListed(listed),
+    endpoints,
+    ...(forwardElements === undefined ? {} : { forwardElements }),
+    ...(fdb === undefined ? {} : { fdb }),
+    ...(neighbours === undefined ? {} : { neighbours }),
+  };
 };

@@ -1,6 +1,6 @@
 /** What a reconcile pass saw in the kernel; produced by observe.ts, consumed by the pure planner. */
 import type { NftElement } from '../firewall/forwards.js';
-import type { AddressState, LinkState, RouteState } from '../kernel/types.js';
+import type { AddressState, FdbEntry, LinkState, NeighbourEntry, RouteState } from '../kernel/types.js';
 
 export interface ObservedNamespace {
   readonly links: readonly LinkState[];
@@ -28,4 +28,7 @@ export interface ObservedHost {
    */
   readonly forwardElements?: readonly NftElement[];
   readonly endpoints: ReadonlyMap<string, ObservedEndpoint>; // by endpoint id
+  /** Host-namespace FDB and IPv4 neighbour entries; read only when an overlay is wanted or present. */
+  readonly fdb?: readonly FdbEntry[];
+  readonly neighbours?: readonly NeighbourEntry[];
 }

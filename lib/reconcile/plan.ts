@@ -15,6 +15,7 @@ import type { PortForward } from '../firewall/forwards.js';
 import type { Scope } from './observe.js';
 import { planForwards } from './plan-forwards.js';
 import type { ObservedEndpoint, ObservedHost, ObservedNamespace } from './observed.js';
+import { planVxlan } from './plan-overlay.js';
 
 export interface Plan {
   readonly actions: readonly Action[];
@@ -151,6 +152,13 @@ export const planHost = (
     p.actions.push({ do: 'deleteLink', link: l.name });
   }
   for (const { objects } of desired) if (objects.bridge) p.bridge(observed.host, objects.bridge);
+  for (const { objects } of desired) {
+    if (!objects.vxlan) continue;
+    const v = planVxlan(observed, objects.vxlan);
+    p.actions.push(...v.actions);
+    p.problems.push(...v.problems);
+    p.notes.push(...v.notes);
+  }
   const sysctls = new Map(desired.flatMap(({ objects }) => objects.sysctls.map((s) => [s.key, s.value] as const)));
   for (const [key, value] of sysctls) {
     if (observed.sysctls.get(key) !== value) p.actions.push({ do: 'setSysctl', key, value });

@@ -4,6 +4,7 @@
  * same pass serves `create`, `connect`, `apply`, crash recovery and drift repair. A second pass
  * right after a successful one plans nothing.
  */
+import type { ClusterView } from '../drivers/types.js';
 import { isTnetError, TnetError } from '../errors.js';
 import type { PortForward } from '../firewall/forwards.js';
 import type { Kernel } from '../kernel/types.js';
@@ -25,8 +26,9 @@ export const reconcile = async (
   networks: readonly Network[],
   endpoints: readonly Endpoint[],
   options: ReconcileOptions,
+  cluster?: ClusterView,
 ): Promise<Plan> => {
-  const desired = desiredHost(networks, endpoints);
+  const desired = desiredHost(networks, endpoints, cluster);
   const pass = async (readForwards: boolean): Promise<Plan> => {
     const observed = await observeHost(kernel, desired, options.scope, readForwards);
     const plan = planHost(desired, observed, options.scope, options.released ?? []);

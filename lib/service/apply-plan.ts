@@ -59,6 +59,7 @@ const networkDrift = (req: NetworkRequest, cur: Network): string | undefined => 
     ['mtu', sameOrUnset(req.mtu, cur.mtu)],
     ['bridge name', req.options?.bridgeName === cur.options.bridgeName],
     ['labels', JSON.stringify(req.labels ?? {}) === JSON.stringify(cur.labels)],
+    ['vni', sameOrUnset(req.vni, cur.overlay?.vni)],
   ];
   const changed = checks.filter(([, same]) => !same).map(([what]) => what);
   return changed.length === 0 ? undefined : `${changed.join(', ')} changed`;

@@ -11,6 +11,9 @@ import { connectLocked, disconnectLocked } from './endpoints.js';
 import { createNetworkLocked, removeNetworkLocked } from './networks.js';
 import { setPortsLocked } from './ports.js';
 import { syncHost } from './sync.js';
+import { TnetError } from '../errors.js';
+import { createHostRegistry } from '../state/hosts.js';
+import { linkWithAddress } from './cluster.js';
 
 export interface ApplyReport {
   /** Changes to desired state (networks and endpoints), terraform-style lines. */
@@ -55,8 +58,25 @@ const execute = async (ctx: ServiceContext, change: SpecChange): Promise<Undo | 
   }
 };
 
+/** Static-peer mode: this host's identity and its peers come from the spec, before any network. */
+const applyCluster = async (ctx: ServiceContext, cluster: NonNullable<SpecFile['cluster']>): Promise<void> => {
+  if (ctx.repo.store.putLeased !== undefined) {
+    throw new TnetError('invalidConfig', 'host: and peers: are for clusters without a shared store; with etcd, use tnet host join');
+  }
+  const current = ctx.identity?.get();
+  if (current !== undefined && (current.name !== cluster.self.name || current.vtep !== cluster.self.vtep)) {
+    throw new TnetError('conflict', `this host is already ${current.name} (VTEP ${current.vtep}); the spec says ${cluster.self.name} (VTEP ${cluster.self.vtep})`);
+  }
+  if ((await linkWithAddress(ctx, cluster.self.vtep)) === undefined) {
+    throw new TnetError('invalidConfig', `host.vtep ${cluster.self.vtep} is not an address of this host; VXLAN packets must leave from an address the host has`);
+  }
+  ctx.identity?.set(cluster.self);
+  await createHostRegistry(ctx.repo.store).setStaticPeers(cluster.peers);
+};
+
 export const applySpec = (ctx: ServiceContext, spec: SpecFile, source: string, dryRun: boolean): Promise<ApplyReport> =>
   ctx.repo.withHostLock(async () => {
+    if (spec.cluster !== undefined && !dryRun) await applyCluster(ctx, spec.cluster);
     const repair = await syncHost(ctx, { scope: 'all', dryRun });
     const changes = planSpec(spec, source, await ctx.repo.listNetworks(), await ctx.repo.listEndpoints());
     if (!dryRun) {

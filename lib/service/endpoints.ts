@@ -1,6 +1,6 @@
 /** Attaching and detaching namespaces: record the endpoint, reconcile it, undo both on failure. */
 import { driverFor } from '../drivers/registry.js';
-import { TnetError } from '../errors.js';
+import { isTnetError, TnetError } from '../errors.js';
 import { allocateAddress } from '../ipam/allocate.js';
 import { isSameNetns } from '../kernel/netns-identity.js';
 import { validateEndpointAgainstNetwork } from '../model/endpoint-request.js';
@@ -8,6 +8,7 @@ import { endpointIdFor, macFor, validateIfname } from '../model/names.js';
 import { netnsPath } from '../kernel/netns.js';
 import type { Endpoint, EndpointOwner, EndpointRequest, IpFamily, Network } from '../model/types.js';
 import type { ServiceContext } from './context.js';
+import { requireSelf } from './cluster.js';
 import { checkPorts, releasedForwards } from './ports.js';
 import { removalScope, syncHost } from './sync.js';
 
@@ -57,23 +58,26 @@ export const connectLocked = async (ctx: ServiceContext, request: EndpointReques
   if (clash) throw new TnetError('conflict', `${netns} already has ${ifname} from network ${clash.network}; choose another --ifname`, { target: ifname });
 
   const id = endpointIdFor(network.id, netns, ifname);
-  const ipv4 = allocate(network, 4, peers, request.ipv4);
-  const ipv6 = allocate(network, 6, peers, request.ipv6);
-  const endpoint: Endpoint = {
-    id,
-    network: network.name,
-    netns,
-    ifname,
-    ...(ipv4 === undefined ? {} : { ipv4 }),
-    ...(ipv6 === undefined ? {} : { ipv6 }),
-    mac: request.mac ?? macFor(id),
-    aliases: request.aliases ?? [],
-    routeMetric: inNetns.length === 0 ? FIRST_ROUTE_METRIC : Math.max(...inNetns.map((e) => e.routeMetric)) + 1,
-    owner,
-    ...(request.ports === undefined || request.ports.length === 0 ? {} : { ports: request.ports }),
+  const self = network.driver === 'overlay' ? requireSelf(ctx, `connecting to overlay network ${network.name}`) : ctx.identity?.get();
+  const build = (taken: readonly Endpoint[]): Endpoint => {
+    const ipv4 = allocate(network, 4, taken, request.ipv4);
+    const ipv6 = allocate(network, 6, taken, request.ipv6);
+    return {
+      id,
+      network: network.name,
+      netns,
+      ifname,
+      ...(ipv4 === undefined ? {} : { ipv4 }),
+      ...(ipv6 === undefined ? {} : { ipv6 }),
+      mac: request.mac ?? macFor(id),
+      aliases: request.aliases ?? [],
+      routeMetric: inNetns.length === 0 ? FIRST_ROUTE_METRIC : Math.max(...inNetns.map((e) => e.routeMetric)) + 1,
+      owner,
+      ...(request.ports === undefined || request.ports.length === 0 ? {} : { ports: request.ports }),
+      ...(self === undefined ? {} : { host: self.name }),
+    };
   };
-  await checkPorts(ctx, network, endpoint);
-  await ctx.repo.addEndpoint(endpoint);
+  const endpoint = await recordWithRetry(ctx, build, (e) => checkPorts(ctx, network, e), peers, request);
   try {
     await syncHost(ctx, { scope: { endpoints: new Set([id]) } });
   } catch (e) {
@@ -81,6 +85,35 @@ export const connectLocked = async (ctx: ServiceContext, request: EndpointReques
     throw e;
   }
   return endpoint;
+};
+
+/**
+ * With a shared store another host may take the address we picked between our read and our
+ * write; the reservation key's create-if-absent makes that commit fail, and we pick again from a
+ * fresh list. An address the user asked for is not retried: it is simply taken.
+ */
+const RECORD_ATTEMPTS = 8;
+const recordWithRetry = async (
+  ctx: ServiceContext,
+  build: (taken: readonly Endpoint[]) => Endpoint,
+  check: (endpoint: Endpoint) => Promise<void>,
+  first: readonly Endpoint[],
+  request: EndpointRequest,
+): Promise<Endpoint> => {
+  let taken = first;
+  for (let attempt = 1; ; attempt++) {
+    const endpoint = build(taken);
+    await check(endpoint);
+    try {
+      await ctx.repo.addEndpoint(endpoint);
+      return endpoint;
+    } catch (e) {
+      const fixed = request.ipv4 !== undefined || request.ipv6 !== undefined;
+      if (!isTnetError(e, 'conflict') || fixed || attempt >= RECORD_ATTEMPTS) throw e;
+      taken = await ctx.repo.listEndpoints(endpoint.network);
+      if (taken.some((t) => t.id === endpoint.id)) throw e;
+    }
+  }
 };
 
 export const connect = (ctx: ServiceContext, request: EndpointRequest, owner: EndpointOwner = { kind: 'cli' }): Promise<Endpoint> =>
@@ -99,7 +132,7 @@ export const findEndpoint = async (ctx: ServiceContext, networkName: string, net
 export const disconnectLocked = async (ctx: ServiceContext, endpoint: Endpoint): Promise<void> => {
   const released = await releasedForwards(ctx, [endpoint]);
   await ctx.repo.removeEndpoint(endpoint);
-  await syncHost(ctx, { scope: removalScope([await ctx.repo.requireNetwork(endpoint.network)], [endpoint]), released });
+  await syncHost(ctx, { scope: await removalScope(ctx, [await ctx.repo.requireNetwork(endpoint.network)], [endpoint]), released });
 };
 
 export const disconnect = (ctx: ServiceContext, networkName: string, netnsRef: string): Promise<Endpoint> =>

@@ -3,8 +3,11 @@ import { TnetError } from '../errors.js';
 import { resolveNetwork } from '../model/network-resolve.js';
 import type { Network, NetworkRequest } from '../model/types.js';
 import type { ServiceContext } from './context.js';
+import { underlayOf } from './cluster.js';
 import { releasedForwards } from './ports.js';
 import { NETWORKS_ONLY, removalScope, syncHost } from './sync.js';
+
+const withUnderlay = (underlay: { link: string; mtu: number } | undefined) => (underlay === undefined ? {} : { underlay });
 
 const DEFAULT_ROUTES = new Set(['0.0.0.0/0', '::/0']);
 
@@ -22,6 +25,7 @@ export const createNetworkLocked = async (ctx: ServiceContext, request: NetworkR
     now: ctx.now().toISOString(),
     existing,
     hostRoutes: await hostRoutes(ctx),
+    ...(request.driver === 'overlay' ? withUnderlay(await underlayOf(ctx)) : {}),
   });
   await ctx.repo.createNetwork(network);
   try {
@@ -48,7 +52,7 @@ export const removeNetworkLocked = async (ctx: ServiceContext, name: string, for
   }
   const released = await releasedForwards(ctx, endpoints);
   await ctx.repo.deleteNetwork(name);
-  await syncHost(ctx, { scope: removalScope([network], endpoints), released });
+  await syncHost(ctx, { scope: await removalScope(ctx, [network], endpoints), released });
 };
 
 export const removeNetworks = (ctx: ServiceContext, names: readonly string[], force: boolean): Promise<void> =>
@@ -63,6 +67,6 @@ export const pruneNetworks = (ctx: ServiceContext): Promise<string[]> =>
     const used = new Set((await ctx.repo.listEndpoints()).map((e) => e.network));
     const unused = (await ctx.repo.listNetworks()).filter((n) => !used.has(n.name));
     for (const n of unused) await ctx.repo.deleteNetwork(n.name);
-    if (unused.length > 0) await syncHost(ctx, { scope: removalScope(unused, []) });
+    if (unused.length > 0) await syncHost(ctx, { scope: await removalScope(ctx, unused, []) });
     return unused.map((n) => n.name);
   });

@@ -4,7 +4,10 @@
  *   tnet/networks/<name>                  -> Network
  *   tnet/endpoints/<network>/<endpointId> -> Endpoint
  *   tnet/addresses/<network>/<address>    -> endpointId (a reservation: create-if-absent makes
- *                                           an address unique even without the host lock)
+ *                                           an address unique even without the host lock, and
+ *                                           across hosts when the store is shared)
+ *   tnet/vnis/<vni>                       -> network name (overlay: a VNI names one network)
+ * Host records live beside these, see hosts.ts.
  */
 import { TnetError } from '../errors.js';
 import type { Endpoint, Network } from '../model/types.js';
@@ -16,6 +19,8 @@ const endpointsPrefix = (network: string): string => `${ROOT}/endpoints/${networ
 const endpointKey = (e: Pick<Endpoint, 'network' | 'id'>): string => `${endpointsPrefix(e.network)}${e.id}`;
 const addressesPrefix = (network: string): string => `${ROOT}/addresses/${network}/`;
 const addressKey = (network: string, address: string): string => `${addressesPrefix(network)}${address}`;
+
+const vniKey = (vni: number): string => `${ROOT}/vnis/${vni}`;
 
 const addressesOf = (e: Endpoint): string[] => [e.ipv4, e.ipv6].filter((a): a is string => a !== undefined);
 
@@ -40,7 +45,11 @@ export interface StateRepository {
   readonly store: Store;
 }
 
-export const createRepository = (store: Store): StateRepository => {
+/**
+ * lockName: the name of the host lock. With a shared store every host must lock only itself,
+ * so the composition root passes the host's name once it is known.
+ */
+export const createRepository = (store: Store, lockName: () => string = () => 'host'): StateRepository => {
   const listEndpoints = async (network?: string): Promise<Endpoint[]> =>
     (await store.list(network === undefined ? `${ROOT}/endpoints/` : endpointsPrefix(network))).map((v) => parse<Endpoint>(v.value));
 
@@ -61,15 +70,22 @@ export const createRepository = (store: Store): StateRepository => {
     listEndpoints,
 
     createNetwork: async (network) => {
-      const ok = await store.commit([{ key: networkKey(network.name), absent: true }], [
+      const vni = network.overlay === undefined ? [] : [vniKey(network.overlay.vni)];
+      const ok = await store.commit([networkKey(network.name), ...vni].map((key) => ({ key, absent: true as const })), [
         { op: 'put', key: networkKey(network.name), value: JSON.stringify(network) },
+        ...vni.map((key): WriteOp => ({ op: 'put', key, value: network.name })),
       ]);
-      if (!ok) throw new TnetError('exists', `network ${JSON.stringify(network.name)} already exists`, { target: network.name });
+      if (!ok) {
+        const what = vni.length > 0 ? ` or VNI ${network.overlay?.vni} is already taken` : ' already exists';
+        throw new TnetError('exists', `network ${JSON.stringify(network.name)}${what}`, { target: network.name });
+      }
     },
 
     deleteNetwork: async (name) => {
+      const current = await getNetwork(name);
       const keys = [
         networkKey(name),
+        ...(current?.overlay === undefined ? [] : [vniKey(current.overlay.vni)]),
         ...(await store.list(endpointsPrefix(name))).map((v) => v.key),
         ...(await store.list(addressesPrefix(name))).map((v) => v.key),
       ];
@@ -105,6 +121,6 @@ export const createRepository = (store: Store): StateRepository => {
       if (!ok) throw new TnetError('notFound', `endpoint for ${endpoint.netns} on network ${endpoint.network} is no longer recorded`, { target: endpoint.netns });
     },
 
-    withHostLock: (fn) => store.withLock('host', fn),
+    withHostLock: (fn) => store.withLock(lockName(), fn),
   };
 };

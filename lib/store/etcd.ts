@@ -94,6 +94,13 @@ export async function openEtcdStore(endpoints: readonly string[], opts: EtcdStor
       stopWatchers.add(cancel);
       return cancel;
     },
+    async putLeased(key, value, ttlSeconds, onLost) {
+      const lease = client.lease(ttlSeconds);
+      lease.on('lost', (e: Error) => onLost(e));
+      await call('put leased', key, lease.put(dataPrefix + key).value(value).exec());
+      // release() stops keepalives only: a restarted holder or the TTL decides what happens next.
+      return { close: async () => lease.release() };
+    },
     async close() {
       for (const cancel of stopWatchers) cancel();
       client.close();

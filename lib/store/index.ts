@@ -3,7 +3,7 @@ import { openLocalStore } from './local.js';
 import type { Store } from './types.js';
 import { parseStoreUrl } from './url.js';
 
-export type { Compare, Store, StoredValue, WatchEvent, WriteOp } from './types.js';
+export type { Compare, LeasedKey, Store, StoredValue, WatchEvent, WriteOp } from './types.js';
 export { parseStoreUrl, type StoreAddress } from './url.js';
 
 /** url undefined means the local store in stateDir. */

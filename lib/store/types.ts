@@ -40,5 +40,17 @@ export interface Store {
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
   /** Calls onEvent for changes under prefix until the returned function is called. */
   watch(prefix: string, onEvent: (event: WatchEvent) => void): Promise<() => void>;
+  /**
+   * Writes key for as long as this process keeps a lease of ttlSeconds alive: the store deletes it
+   * once the lease expires (the holder died or lost the store), which is how other hosts learn
+   * that a host is gone. onLost is called when the lease could not be kept. Only stores shared
+   * between hosts have it; close() stops refreshing without deleting the key.
+   */
+  putLeased?(key: string, value: string, ttlSeconds: number, onLost: (e: Error) => void): Promise<LeasedKey>;
+  close(): Promise<void>;
+}
+
+export interface LeasedKey {
+  /** Stops keeping the lease alive; the key stays until the lease runs out. */
   close(): Promise<void>;
 }

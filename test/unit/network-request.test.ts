@@ -74,7 +74,7 @@ describe('parseNetworkRequest', () => {
     });
 
     test('unknown field lists the allowed ones', () => {
-      bad({ name: 'a', subnett: '10.0.0.0/24' }, /^subnett: unknown field "subnett"; allowed fields: name, driver, subnet, gateway, ipRange, ipv4, ipv6, internal, mtu, options, labels$/);
+      bad({ name: 'a', subnett: '10.0.0.0/24' }, /^subnett: unknown field "subnett"; allowed fields: name, driver, subnet, gateway, ipRange, ipv4, ipv6, internal, mtu, options, labels, vni$/);
     });
 
     test('name', () => {
@@ -85,7 +85,7 @@ describe('parseNetworkRequest', () => {
     });
 
     test('driver lists the supported ones', () => {
-      bad({ name: 'a', driver: 'macvlan' }, /^driver: driver "macvlan" is not supported; allowed drivers: bridge, host, none$/);
+      bad({ name: 'a', driver: 'macvlan' }, /^driver: driver "macvlan" is not supported; allowed drivers: bridge, host, none, overlay$/);
       bad({ name: 'a', driver: 1 }, /^driver: expected a string/);
     });
 
@@ -162,7 +162,7 @@ describe('parseNetworkRequest', () => {
 
   test('extra fields are allowed and listed', () => {
     expect(parseNetworkRequest({ name: 'a', endpoints: [] }, '', ['endpoints'])).toEqual({ name: 'a', driver: 'bridge' });
-    expectError(() => parseNetworkRequest({ name: 'a', x: 1 }, '', ['endpoints']), 'invalidInput', /allowed fields: .*labels, endpoints$/);
+    expectError(() => parseNetworkRequest({ name: 'a', x: 1 }, '', ['endpoints']), 'invalidInput', /allowed fields: .*labels, vni, endpoints$/);
   });
 });
 

@@ -82,17 +82,17 @@ describe('parseSpecFile', () => {
   describe('wrong shape says which field, in the file', () => {
     test('top level', () => {
       bad('- name: a\n', /^spec\.yaml: expected a mapping of fields, got a list/);
-      bad('network: []\n', /^spec\.yaml: network: unknown field "network"; allowed fields: networks$/);
+      bad('network: []\n', /^spec\.yaml: network: unknown field "network"; allowed fields: networks, host, peers$/);
       bad('networks: {name: a}\n', /^spec\.yaml: networks: expected a list of networks, got a mapping/);
     });
 
     test('network fields', () => {
       bad('networks:\n  - name: a\n  - name: b\n    subnet: 10.0.0.300/24\n', /^spec\.yaml: networks\[1\]\.subnet: "10\.0\.0\.300\/24" is not an IPv4 or IPv6 CIDR/);
       bad('networks:\n  - name: a\n    subnet: 10.1.2.3/24\n', /^spec\.yaml: networks\[0\]\.subnet: 10\.1\.2\.3\/24 has host bits set; did you mean 10\.1\.2\.0\/24\?/);
-      bad('networks:\n  - name: a\n    driver: macvlan\n', /^spec\.yaml: networks\[0\]\.driver: driver "macvlan" is not supported; allowed drivers: bridge, host, none/);
+      bad('networks:\n  - name: a\n    driver: macvlan\n', /^spec\.yaml: networks\[0\]\.driver: driver "macvlan" is not supported; allowed drivers: bridge, host, none, overlay/);
       bad('networks:\n  - name: a\n    mtu: 9999999\n', /^spec\.yaml: networks\[0\]\.mtu: number 9999999 is not allowed/);
       bad('networks:\n  - name: a\n    labels: {n: 1}\n', /^spec\.yaml: networks\[0\]\.labels\.n: expected a string, got number 1; quote it/);
-      bad('networks:\n  - name: a\n    endpoint: []\n', /^spec\.yaml: networks\[0\]\.endpoint: unknown field "endpoint"; allowed fields: .*labels, endpoints$/);
+      bad('networks:\n  - name: a\n    endpoint: []\n', /^spec\.yaml: networks\[0\]\.endpoint: unknown field "endpoint"; allowed fields: .*labels, vni, endpoints$/);
       bad('networks:\n  - name: h\n    driver: host\n    subnet: 10.0.0.0/24\n', /^spec\.yaml: networks\[0\]\.subnet: driver "host" takes no subnet/);
       bad('networks:\n  - just-a-name\n', /^spec\.yaml: networks\[0\]: expected a mapping of fields, got string "just-a-name"/);
     });

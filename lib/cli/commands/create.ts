@@ -43,11 +43,13 @@ export const createCommand: CliCommand = {
       .option('ip-range', { type: 'string', describe: 'Allocate container addresses only from this sub-range' })
       .option('ipv6', { type: 'boolean', default: false, describe: 'Enable IPv6 (a ULA /64 is picked when no IPv6 --subnet is given)' })
       .option('internal', { type: 'boolean', default: false, describe: 'No way in or out of the network' })
-      .option('mtu', { type: 'number', describe: 'MTU of the bridge and container interfaces (default 1500)' })
+      .option('mtu', { type: 'number', describe: 'MTU of the bridge and container interfaces (default 1500; overlay: the underlay\'s MTU minus 50)' })
+      .option('vni', { type: 'number', describe: 'overlay: VXLAN network identifier, 1-16777215 (default: the lowest free from 256)' })
       .option('opt', { alias: 'o', type: 'string', describe: 'Driver option, e.g. bridge.name=br-web' })
       .option('label', { type: 'string', describe: 'Label key=value' })
       .example('$0 create --driver bridge web', 'a bridge network on a free subnet')
-      .example('$0 create --subnet 10.20.0.0/24 --ipv6 --subnet fd00:20::/64 dual', 'dual-stack'),
+      .example('$0 create --subnet 10.20.0.0/24 --ipv6 --subnet fd00:20::/64 dual', 'dual-stack')
+      .example('$0 --store etcd://h1:2379 create --driver overlay --subnet 10.40.0.0/24 ov', 'a network across hosts'),
   run: async (args: Args, env) => {
     const subnets = byFamily(stringList(args, 'subnet'));
     const gateways = byFamily(stringList(args, 'gateway'));
@@ -65,6 +67,7 @@ export const createCommand: CliCommand = {
         ipv6: ipv6Wanted ? v6 : undefined,
         internal: flag(args, 'internal') ? true : undefined,
         mtu: args['mtu'],
+        vni: args['vni'],
         options: opts.length > 0 ? driverOptions(opts) : undefined,
         labels: labels.length > 0 ? parseLabels(labels) : undefined,
       }),
@@ -74,7 +77,7 @@ export const createCommand: CliCommand = {
     const network = await createNetwork(ctx, request);
     if (env.json) printJson(env, network);
     else {
-      if (request.driver === 'bridge' && (request.ipv4?.subnet === undefined || (request.ipv6 && request.ipv6.subnet === undefined))) {
+      if (request.driver !== 'host' && request.driver !== 'none' && (request.ipv4?.subnet === undefined || (request.ipv6 && request.ipv6.subnet === undefined))) {
         env.io.err(`picked subnet ${describeSubnets(network)} for ${network.name}`);
       }
       env.io.out(network.id);

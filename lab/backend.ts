@@ -1,0 +1,36 @@
+/**
+ * What a scenario needs from a set of hosts. The local netns lab and the Vagrant machines both
+ * provide it, so one scenario file runs on either.
+ */
+export interface CommandResult {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string;
+}
+
+export interface LabOptions {
+  readonly hosts: number;
+  /** 'etcd': a 3-member cluster on the hosts and an agent per host; 'local': each host its own store (static peers). */
+  readonly store: 'etcd' | 'local';
+}
+
+export interface Backend {
+  readonly name: string;
+  /** Brings the hosts to a clean state for a scenario with these options. */
+  prepare(options: LabOptions): Promise<void>;
+  /** `tnet ARGS` on a host, with that host's store and state dir. */
+  tnet(host: string, args: readonly string[]): Promise<CommandResult>;
+  /** Any command in a host's namespace (ip, ping, bridge…). */
+  exec(host: string, argv: readonly string[]): Promise<CommandResult>;
+  /** Any command inside a container namespace on a host. */
+  execIn(host: string, container: string, argv: readonly string[]): Promise<CommandResult>;
+  /** A fresh container namespace; returns the reference tnet takes as --netns. */
+  addContainer(host: string, name: string): Promise<string>;
+  /** Writes a file on a host; returns its path there. */
+  writeFile(host: string, name: string, text: string): Promise<string>;
+  setAgent(host: string, running: boolean): Promise<void>;
+  setEtcd(host: string, running: boolean): Promise<void>;
+  /** Removes everything a scenario made (containers, networks, state). */
+  cleanup(): Promise<void>;
+  close(): Promise<void>;
+}

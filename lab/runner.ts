@@ -1,0 +1,148 @@
+/**
+ * Runs a parsed scenario on a Backend. Checks (ping, entries) are retried until they hold or a
+ * deadline passes, because other hosts converge through their agents; steps fail at once.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Backend, CommandResult } from './backend.js';
+import type { Scenario, Step } from './scenario.js';
+
+export interface ScenarioReport {
+  readonly title: string;
+  readonly skipped?: string;
+  readonly ok: boolean;
+  readonly failure?: string;
+  readonly steps: number;
+  readonly ms: number;
+}
+
+export interface RunOptions {
+  /** How long a check may take to become true (convergence through agents). */
+  readonly checkTimeoutMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const IPV4 = /^\d+\.\d+\.\d+\.\d+$/;
+
+interface ContainerInfo { host: string; ref: string; ip?: string; mac?: string }
+
+export const runScenario = async (backend: Backend, s: Scenario, file: string, o: RunOptions = {}): Promise<ScenarioReport> => {
+  const started = Date.now();
+  if (s.skip !== undefined) return { title: s.title, skipped: s.skip, ok: true, steps: 0, ms: 0 };
+  const timeout = o.checkTimeoutMs ?? 10_000;
+  const containers = new Map<string, ContainerInfo>();
+  const vxlanDevs = new Map<string, string>();
+
+  const container = (name: string): ContainerInfo => {
+    const c = containers.get(name);
+    if (!c) throw new Error(`no container ${name} (declare it with: container ${name} on HOST)`);
+    return c;
+  };
+  const expand = (args: readonly string[]): string[] => args.map((a) => (a.startsWith('@') ? container(a.slice(1)).ref : a));
+  const must = (what: string, r: CommandResult): CommandResult => {
+    if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}): ${r.err.trim() || r.out.trim()}`);
+    return r;
+  };
+  /** The container's eth0 address and MAC, remembered so 'lacks' can be checked after it left. */
+  const refresh = async (name: string): Promise<ContainerInfo> => {
+    const c = container(name);
+    const r = await backend.execIn(c.host, name, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']);
+    const l = await backend.execIn(c.host, name, ['ip', '-o', 'link', 'show', 'dev', 'eth0']);
+    const ip = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(r.out)?.[1];
+    const mac = /link\/ether ([0-9a-f:]{17})/.exec(l.out)?.[1];
+    if (ip) c.ip = ip;
+    if (mac) c.mac = mac;
+    return c;
+  };
+  const vxlanDev = async (host: string, network: string): Promise<string> => {
+    const key = `${host}/${network}`;
+    const known = vxlanDevs.get(key);
+    if (known) return known;
+    const r = must(`tnet inspect ${network} on ${host}`, await backend.tnet(host, ['inspect', network, '--json']));
+    const id = (JSON.parse(r.out) as Array<{ network: { id: string } }>)[0]?.network.id ?? '';
+    const dev = `tnvx-${id.slice(0, 10)}`;
+    vxlanDevs.set(key, dev);
+    return dev;
+  };
+  const eventually = async (what: string, check: () => Promise<boolean>): Promise<void> => {
+    const deadline = Date.now() + timeout;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`${what}: still not true after ${timeout} ms`);
+      await sleep(100);
+    }
+  };
+
+  const step = async (st: Step): Promise<void> => {
+    switch (st.kind) {
+      case 'container':
+        containers.set(st.name, { host: st.host, ref: await backend.addContainer(st.host, st.name) });
+        return;
+      case 'tnet': {
+        const r = await backend.tnet(st.host, expand(st.args));
+        if (st.fails === undefined) must(`tnet ${st.args.join(' ')} on ${st.host}`, r);
+        else if (r.code === 0) throw new Error(`expected tnet ${st.args.join(' ')} to fail, but it succeeded: ${r.out.trim()}`);
+        else if (!r.err.includes(st.fails)) throw new Error(`expected an error containing ${JSON.stringify(st.fails)}, got: ${r.err.trim()}`);
+        return;
+      }
+      case 'sh':
+        must(st.argv.join(' '), await backend.exec(st.host, expand(st.argv)));
+        return;
+      case 'apply': {
+        let text = readFileSync(resolve(dirname(file), st.file), 'utf8');
+        for (const [name, c] of containers) text = text.replaceAll(`@${name}`, c.ref);
+        const path = await backend.writeFile(st.host, st.file.replace(/[^\w.-]/g, '_'), text);
+        must(`apply ${st.file} on ${st.host}`, await backend.tnet(st.host, ['apply', '-f', path]));
+        return;
+      }
+      case 'ping': {
+        const from = container(st.from);
+        const size = st.size === undefined ? [] : ['-s', String(st.size)];
+        const df = st.df ? ['-M', 'do'] : [];
+        await eventually(`${st.expect ? 'ping' : 'no ping'} ${st.from} -> ${st.to}`, async () => {
+          const to = IPV4.test(st.to) ? st.to : (await refresh(st.to)).ip;
+          if (to === undefined) return false;
+          const r = await backend.execIn(from.host, st.from, ['ping', '-c', '1', '-W', '1', ...df, ...size, to]);
+          return (r.code === 0) === st.expect;
+        });
+        return;
+      }
+      case 'entries': {
+        const c = await refresh(st.container);
+        if (!c.mac || !c.ip) throw new Error(`container ${st.container} has no eth0 address to look for`);
+        const dev = await vxlanDev(st.host, st.network);
+        await eventually(`entries on ${st.host} for ${st.container} ${st.present ? 'present' : 'absent'}`, async () => {
+          const fdb = (await backend.exec(st.host, ['bridge', 'fdb', 'show', 'dev', dev])).out;
+          const neigh = (await backend.exec(st.host, ['ip', 'neigh', 'show', 'dev', dev])).out;
+          const has = [fdb.includes(`${c.mac} dst`), new RegExp(`^${c.ip?.replaceAll('.', '\\.')} .*${c.mac}`, 'm').test(neigh)];
+          return st.present ? has.every(Boolean) : !has.some(Boolean);
+        });
+        return;
+      }
+      case 'process':
+        if (st.what === 'agent') await backend.setAgent(st.host, st.running);
+        else await backend.setEtcd(st.host, st.running);
+        return;
+      case 'wait':
+        await sleep(st.seconds * 1000);
+        return;
+    }
+  };
+
+  await backend.prepare({ hosts: s.hosts, store: s.store });
+  let done = 0;
+  try {
+    for (const st of s.steps) {
+      o.log?.(`  ${file}:${st.line}: ${st.text}`);
+      try {
+        await step(st);
+      } catch (e) {
+        return { title: s.title, ok: false, failure: `${file}:${st.line}: ${st.text}\n    ${(e as Error).message}`, steps: done, ms: Date.now() - started };
+      }
+      done++;
+    }
+  } finally {
+    await backend.cleanup();
+  }
+  return { title: s.title, ok: true, steps: done, ms: Date.now() - started };
+};

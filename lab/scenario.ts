@@ -1,0 +1,109 @@
+/**
+ * Scenario files (scenarios/*.scn): a header, then steps and checks, one per line. Pure parsing;
+ * lab/runner.ts executes them on a Backend. Grammar (# starts a comment):
+ *   scenario TITLE            hosts N            store etcd|local       skip REASON
+ *   container NAME on HOST                       a fresh namespace on HOST
+ *   on HOST tnet ARGS…                           must succeed
+ *   on HOST fails tnet ARGS… ~ TEXT              must fail, stderr containing TEXT
+ *   on HOST sh ARGS…                             any command in the host's namespace
+ *   apply on HOST FILE                           tnet apply -f FILE (relative to the scenario)
+ *   ping A -> B [size N df]   no-ping A -> B …   B is a container or an address; retried until true
+ *   entries on HOST NETWORK has|lacks CONTAINER  the VXLAN FDB + ARP entries for a remote container
+ *   agent HOST stop|start     etcd HOST stop|start     wait SECONDS
+ *   repeat N … end            the lines between, with {i} replaced by 1..N
+ * In arguments, @NAME is container NAME's namespace as tnet takes it (--netns @a).
+ */
+
+export type Step =
+  | { readonly kind: 'container'; readonly name: string; readonly host: string }
+  | { readonly kind: 'tnet'; readonly host: string; readonly args: readonly string[]; readonly fails?: string }
+  | { readonly kind: 'sh'; readonly host: string; readonly argv: readonly string[] }
+  | { readonly kind: 'apply'; readonly host: string; readonly file: string }
+  | { readonly kind: 'ping'; readonly from: string; readonly to: string; readonly expect: boolean; readonly size?: number; readonly df: boolean }
+  | { readonly kind: 'entries'; readonly host: string; readonly network: string; readonly container: string; readonly present: boolean }
+  | { readonly kind: 'process'; readonly what: 'agent' | 'etcd'; readonly host: string; readonly running: boolean }
+  | { readonly kind: 'wait'; readonly seconds: number };
+
+export interface Scenario {
+  readonly title: string;
+  readonly hosts: number;
+  readonly store: 'etcd' | 'local';
+  readonly skip?: string;
+  readonly steps: ReadonlyArray<Step & { readonly line: number; readonly text: string }>;
+}
+
+const words = (s: string): string[] => s.trim().split(/\s+/).filter((w) => w !== '');
+
+export const parseScenario = (text: string, file: string): Scenario => {
+  const header: { title?: string; hosts: number; store: 'etcd' | 'local'; skip?: string } = { hosts: 3, store: 'etcd' };
+  const steps: Array<Step & { line: number; text: string }> = [];
+  const lines = text.split('\n').map((raw, i) => ({ n: i + 1, text: raw.replace(/(^|\s)#.*$/, '').trim() }));
+  const bad = (n: number, why: string): Error => new Error(`${file}:${n}: ${why}`);
+
+  const parseLine = (n: number, line: string): Step | undefined => {
+    const w = words(line);
+    const [k, a, b, c] = w;
+    switch (k) {
+      case 'scenario': header.title = line.slice('scenario'.length).trim(); return undefined;
+      case 'hosts': header.hosts = Number(a); return undefined;
+      case 'store': if (a !== 'etcd' && a !== 'local') throw bad(n, 'store is etcd or local'); header.store = a; return undefined;
+      case 'skip': header.skip = line.slice('skip'.length).trim(); return undefined;
+      case 'container': if (b !== 'on' || !a || !c) throw bad(n, 'expected: container NAME on HOST'); return { kind: 'container', name: a, host: c };
+      case 'on': {
+        if (!a) throw bad(n, 'expected: on HOST tnet|fails|sh …');
+        if (b === 'tnet') return { kind: 'tnet', host: a, args: w.slice(3) };
+        if (b === 'sh') return { kind: 'sh', host: a, argv: w.slice(3) };
+        if (b === 'fails' && c === 'tnet') {
+          const [cmd, expected] = line.slice(line.indexOf(' tnet ') + 6).split(' ~ ');
+          if (expected === undefined) throw bad(n, 'expected: on HOST fails tnet ARGS ~ TEXT');
+          return { kind: 'tnet', host: a, args: words(cmd ?? ''), fails: expected.trim() };
+        }
+        throw bad(n, `unknown action ${b ?? ''}`);
+      }
+      case 'apply': if (a !== 'on' || !b || !c) throw bad(n, 'expected: apply on HOST FILE'); return { kind: 'apply', host: b, file: c };
+      case 'ping':
+      case 'no-ping': {
+        if (b !== '->' || !a || !c) throw bad(n, `expected: ${k} A -> B [size N df]`);
+        const i = w.indexOf('size');
+        const size = i < 0 ? undefined : Number(w[i + 1]);
+        return { kind: 'ping', from: a, to: c, expect: k === 'ping', df: w.includes('df'), ...(size === undefined ? {} : { size }) };
+      }
+      case 'entries': {
+        const [, on, host, network, verb, container] = w;
+        if (on !== 'on' || !host || !network || (verb !== 'has' && verb !== 'lacks') || !container) throw bad(n, 'expected: entries on HOST NETWORK has|lacks CONTAINER');
+        return { kind: 'entries', host, network, container, present: verb === 'has' };
+      }
+      case 'agent':
+      case 'etcd':
+        if (!a || (b !== 'stop' && b !== 'start')) throw bad(n, `expected: ${k} HOST stop|start`);
+        return { kind: 'process', what: k, host: a, running: b === 'start' };
+      case 'wait': return { kind: 'wait', seconds: Number(a) };
+      default: throw bad(n, `unknown step ${JSON.stringify(k)}`);
+    }
+  };
+
+  for (let i = 0; i < lines.length; i++) {
+    const { n, text: line } = lines[i] ?? { n: 0, text: '' };
+    if (line === '') continue;
+    const w = words(line);
+    if (w[0] === 'repeat') {
+      const times = Number(w[1]);
+      const end = lines.findIndex((l, j) => j > i && l.text === 'end');
+      if (!Number.isInteger(times) || end < 0) throw bad(n, 'expected: repeat N … end');
+      const body = lines.slice(i + 1, end).filter((l) => l.text !== '');
+      for (let r = 1; r <= times; r++) {
+        for (const l of body) {
+          const t = l.text.replaceAll('{i}', String(r));
+          const step = parseLine(l.n, t);
+          if (step) steps.push({ ...step, line: l.n, text: t });
+        }
+      }
+      i = end;
+      continue;
+    }
+    const step = parseLine(n, line);
+    if (step) steps.push({ ...step, line: n, text: line });
+  }
+  if (header.title === undefined) throw bad(1, 'a scenario needs a "scenario TITLE" line');
+  return { title: header.title, hosts: header.hosts, store: header.store, ...(header.skip ? { skip: header.skip } : {}), steps };
+};

@@ -1,0 +1,32 @@
+import { runAgent } from '../../service/agent.js';
+import type { CliCommand } from '../command.js';
+
+export const agentCommand: CliCommand = {
+  command: 'agent',
+  describe: 'Run the host agent in the foreground: keep this host alive in the cluster and converge it to the store (stops on SIGTERM/SIGINT)',
+  builder: (y) =>
+    y
+      .option('lease-ttl', { type: 'number', default: 10, describe: 'Seconds after which other hosts consider this one gone if the agent stops' })
+      .option('resync', { type: 'number', default: 30, describe: 'Seconds between full passes (drift repair, missed events)' }),
+  run: async (args, env) => {
+    const { ctx } = await env.app();
+    const stop = new AbortController();
+    const onSignal = (sig: string): void => {
+      env.io.err(`tnet agent: ${sig}, stopping`);
+      stop.abort();
+    };
+    const handlers = { SIGTERM: () => onSignal('SIGTERM'), SIGINT: () => onSignal('SIGINT') };
+    for (const [sig, h] of Object.entries(handlers)) process.on(sig, h);
+    try {
+      await runAgent(ctx, {
+        leaseTtlSeconds: Number(args['lease-ttl']),
+        resyncMs: Number(args['resync']) * 1000,
+        log: (line) => env.io.err(`${new Date().toISOString()} ${line}`),
+        signal: stop.signal,
+      });
+    } finally {
+      for (const [sig, h] of Object.entries(handlers)) process.off(sig, h);
+    }
+    return 0;
+  },
+};
