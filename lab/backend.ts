@@ -8,6 +8,12 @@ export interface CommandResult {
   readonly err: string;
 }
 
+/** A long-running process a scenario started (a server); stop() ends exactly that PID. */
+export interface Started {
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
 export interface LabOptions {
   readonly hosts: number;
   /** 'etcd': a 3-member cluster on the hosts and an agent per host; 'local': each host its own store (static peers). */
@@ -24,6 +30,11 @@ export interface Backend {
   exec(host: string, argv: readonly string[]): Promise<CommandResult>;
   /** Any command inside a container namespace on a host. */
   execIn(host: string, container: string, argv: readonly string[]): Promise<CommandResult>;
+  /**
+   * Starts a long-running command inside a container namespace and returns at once; the caller
+   * owns it and stops it by its PID (the runner does, at scenario end, also on failure).
+   */
+  startIn(host: string, container: string, argv: readonly string[]): Promise<Started>;
   /** A fresh container namespace; returns the reference tnet takes as --netns. */
   addContainer(host: string, name: string): Promise<string>;
   /** Writes a file on a host; returns its path there. */

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Backend, CommandResult, LabOptions } from './backend.js';
+import type { Backend, CommandResult, LabOptions, Started } from './backend.js';
 import { compiled, ensureBuilt } from './build.js';
 import { HostShell } from './host-shell-client.js';
 import { startProc, type Proc } from './proc.js';
@@ -57,6 +57,13 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
   let hosts: LabHost[] = [];
   let current: LabOptions | undefined;
   const containers = new Set<string>();
+  /** Processes started in containers (startIn): the runner stops them; cleanup stops any it missed. */
+  const started = new Set<Proc>();
+  const stopStarted = async (): Promise<void> => {
+    const all = [...started];
+    started.clear();
+    await Promise.allSettled(all.map((p) => p.stop('SIGTERM', 2_000)));
+  };
   const host = (name: string): LabHost => {
     const h = hosts.find((x) => x.name === name);
     if (!h) throw new Error(`no host ${name} in this lab (hosts: ${hosts.map((x) => x.name).join(', ')})`);
@@ -110,6 +117,7 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
 
   const teardown = async (): Promise<void> => {
     // Every process is stopped even if stopping another one failed.
+    await stopStarted();
     await Promise.allSettled(hosts.flatMap((h) => [h.agent?.stop(), h.shell?.close()]));
     await Promise.allSettled(hosts.map((h) => h.etcd?.stop()));
     for (const n of existsSync('/run/netns') ? readdirSync('/run/netns') : []) {
@@ -169,6 +177,15 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
     exec: (name, argv) => run(['ip', 'netns', 'exec', host(name).ns, ...argv]),
     execIn: (h, c, argv) => run(['ip', 'netns', 'exec', `${o.prefix}-${containerNetns(h, c)}`, ...argv]),
 
+    async startIn(h, c, argv): Promise<Started> {
+      const ns = `${o.prefix}-${containerNetns(h, c)}`;
+      if (!containers.has(ns)) throw new Error(`no container ${c} on ${h}`);
+      // `ip netns exec` execs the command, so this PID is the server's own.
+      const p = startProc(['ip', 'netns', 'exec', ns, ...argv], { log: log(host(h), `started-${c}`) });
+      started.add(p);
+      return { pid: p.pid, stop: async () => { started.delete(p); await p.stop('SIGTERM', 2_000); } };
+    },
+
     async addContainer(h, c) {
       host(h);
       const ns = `${o.prefix}-${containerNetns(h, c)}`;
@@ -207,6 +224,8 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
 
     async cleanup() {
       if (!current) return;
+      // Before the namespaces go: a process outlives its deleted namespace.
+      await stopStarted();
       for (const ns of containers) await run(['ip', 'netns', 'del', ns]);
       containers.clear();
       for (const h of hosts) {

@@ -4,8 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Backend, CommandResult } from './backend.js';
-import type { Scenario, Step } from './scenario.js';
+import type { Backend, CommandResult, Started } from './backend.js';
+import { answerSays, echoClientArgv, echoServerArgv } from './echo.js';
+import { isHostName, type Scenario, type Step } from './scenario.js';
+import { hostAddress, hostIndex } from './topology.js';
 
 export interface ScenarioReport {
   readonly title: string;
@@ -33,6 +35,8 @@ export const runScenario = async (backend: Backend, s: Scenario, file: string, o
   const timeout = o.checkTimeoutMs ?? 10_000;
   const containers = new Map<string, ContainerInfo>();
   const vxlanDevs = new Map<string, string>();
+  /** Every process a step started; all are stopped (by PID, through their handles) when the scenario ends. */
+  const processes: Started[] = [];
 
   const container = (name: string): ContainerInfo => {
     const c = containers.get(name);
@@ -71,6 +75,16 @@ export const runScenario = async (backend: Backend, s: Scenario, file: string, o
       if (Date.now() > deadline) throw new Error(`${what}: still not true after ${timeout} ms`);
       await sleep(100);
     }
+  };
+
+  /** An address to connect to: a host's underlay address, a container's eth0 address, or a literal. */
+  const targetAddress = async (to: string): Promise<string | undefined> =>
+    isHostName(to) ? hostAddress(hostIndex(to)) : IPV4.test(to) ? to : (await refresh(to)).ip;
+  /** The echo client's answer from FROM (a host's own namespace or a container), or undefined. */
+  const ask = async (from: string, proto: 'tcp' | 'udp', address: string, port: number): Promise<string | undefined> => {
+    const argv = echoClientArgv(proto, address, port);
+    const r = isHostName(from) ? await backend.exec(from, argv) : await backend.execIn(container(from).host, from, argv);
+    return r.code === 0 && r.out.trim() !== '' ? r.out.trim() : undefined;
   };
 
   const step = async (st: Step): Promise<void> => {
@@ -119,6 +133,29 @@ export const runScenario = async (backend: Backend, s: Scenario, file: string, o
         });
         return;
       }
+      case 'serve': {
+        const c = container(st.container);
+        processes.push(await backend.startIn(c.host, st.container, echoServerArgv(st.container, st.port, st.proto)));
+        // Listening before the next step, or a following no-tcp check would pass for the wrong reason.
+        await eventually(`${st.proto} server in ${st.container} on port ${st.port}`, async () => (await ask(st.container, st.proto, '127.0.0.1', st.port)) !== undefined);
+        return;
+      }
+      case 'connect': {
+        let last: string | undefined;
+        const what = `${st.expect ? '' : 'no '}${st.proto} ${st.from} -> ${st.to}:${st.port}${st.says === undefined ? '' : ` saying ${JSON.stringify(st.says)}`}`;
+        try {
+          await eventually(what, async () => {
+            const to = await targetAddress(st.to);
+            if (to === undefined) return false;
+            last = await ask(st.from, st.proto, to, st.port);
+            const answered = last !== undefined && (st.says === undefined || answerSays(last, st.says));
+            return st.expect ? answered : last === undefined;
+          });
+        } catch (e) {
+          throw new Error(`${(e as Error).message}; last answer: ${last === undefined ? 'none' : JSON.stringify(last)}`);
+        }
+        return;
+      }
       case 'process':
         if (st.what === 'agent') await backend.setAgent(st.host, st.running);
         else await backend.setEtcd(st.host, st.running);
@@ -142,6 +179,8 @@ export const runScenario = async (backend: Backend, s: Scenario, file: string, o
       done++;
     }
   } finally {
+    // Servers first, each by its own PID, whether the scenario passed or not.
+    await Promise.allSettled(processes.splice(0).map((p) => p.stop()));
     await backend.cleanup();
   }
   return { title: s.title, ok: true, steps: done, ms: Date.now() - started };

@@ -9,6 +9,12 @@
  *   apply on HOST FILE                           tnet apply -f FILE (relative to the scenario)
  *   ping A -> B [size N df]   no-ping A -> B …   B is a container or an address; retried until true
  *   entries on HOST NETWORK has|lacks CONTAINER  the VXLAN FDB + ARP entries for a remote container
+ *   serve CONTAINER PORT [tcp|udp]               an echo server in CONTAINER (stopped at the end)
+ *   tcp FROM -> TARGET:PORT [says TEXT]          a connection answers (with TEXT); retried until true
+ *   no-tcp FROM -> TARGET:PORT                   nothing answers; also udp / no-udp
+ *     FROM is a container or a host (hN: the host's own namespace); TARGET a container (its eth0
+ *     address), a host (its underlay address) or an IPv4 address. The echo server answers
+ *     "NAME CLIENT": the serving container and the client address it saw, so TEXT can name both.
  *   agent HOST stop|start     etcd HOST stop|start     wait SECONDS
  *   repeat N … end            the lines between, with {i} replaced by 1..N
  * In arguments, @NAME is container NAME's namespace as tnet takes it (--netns @a).
@@ -21,6 +27,8 @@ export type Step =
   | { readonly kind: 'apply'; readonly host: string; readonly file: string }
   | { readonly kind: 'ping'; readonly from: string; readonly to: string; readonly expect: boolean; readonly size?: number; readonly df: boolean }
   | { readonly kind: 'entries'; readonly host: string; readonly network: string; readonly container: string; readonly present: boolean }
+  | { readonly kind: 'serve'; readonly container: string; readonly port: number; readonly proto: 'tcp' | 'udp' }
+  | { readonly kind: 'connect'; readonly proto: 'tcp' | 'udp'; readonly from: string; readonly to: string; readonly port: number; readonly expect: boolean; readonly says?: string }
   | { readonly kind: 'process'; readonly what: 'agent' | 'etcd'; readonly host: string; readonly running: boolean }
   | { readonly kind: 'wait'; readonly seconds: number };
 
@@ -33,6 +41,14 @@ export interface Scenario {
 }
 
 const words = (s: string): string[] => s.trim().split(/\s+/).filter((w) => w !== '');
+
+/** Host names are h1, h2, …; a check's FROM/TARGET resolves a name like that to the host, never a container. */
+export const isHostName = (name: string): boolean => /^h\d+$/.test(name);
+
+const port = (s: string | undefined): number | undefined => {
+  const n = Number(s);
+  return s !== undefined && /^\d+$/.test(s) && n >= 1 && n <= 65535 ? n : undefined;
+};
 
 export const parseScenario = (text: string, file: string): Scenario => {
   const header: { title?: string; hosts: number; store: 'etcd' | 'local'; skip?: string } = { hosts: 3, store: 'etcd' };
@@ -48,7 +64,10 @@ export const parseScenario = (text: string, file: string): Scenario => {
       case 'hosts': header.hosts = Number(a); return undefined;
       case 'store': if (a !== 'etcd' && a !== 'local') throw bad(n, 'store is etcd or local'); header.store = a; return undefined;
       case 'skip': header.skip = line.slice('skip'.length).trim(); return undefined;
-      case 'container': if (b !== 'on' || !a || !c) throw bad(n, 'expected: container NAME on HOST'); return { kind: 'container', name: a, host: c };
+      case 'container':
+        if (b !== 'on' || !a || !c) throw bad(n, 'expected: container NAME on HOST');
+        if (isHostName(a)) throw bad(n, `container ${a}: names like h1 are hosts (checks could not tell them apart)`);
+        return { kind: 'container', name: a, host: c };
       case 'on': {
         if (!a) throw bad(n, 'expected: on HOST tnet|fails|sh …');
         if (b === 'tnet') return { kind: 'tnet', host: a, args: w.slice(3) };
@@ -72,6 +91,26 @@ export const parseScenario = (text: string, file: string): Scenario => {
         const [, on, host, network, verb, container] = w;
         if (on !== 'on' || !host || !network || (verb !== 'has' && verb !== 'lacks') || !container) throw bad(n, 'expected: entries on HOST NETWORK has|lacks CONTAINER');
         return { kind: 'entries', host, network, container, present: verb === 'has' };
+      }
+      case 'serve': {
+        const p = port(b);
+        if (!a || p === undefined || (c !== undefined && c !== 'tcp' && c !== 'udp') || w.length > 4) throw bad(n, 'expected: serve CONTAINER PORT [tcp|udp]');
+        if (isHostName(a)) throw bad(n, `serve ${a}: servers run in containers, not in a host's namespace`);
+        return { kind: 'serve', container: a, port: p, proto: c ?? 'tcp' };
+      }
+      case 'tcp':
+      case 'no-tcp':
+      case 'udp':
+      case 'no-udp': {
+        const expect = !k.startsWith('no-');
+        const usage = `expected: ${k} FROM -> TARGET:PORT${expect ? ' [says TEXT]' : ''}`;
+        const m = /^(.*):([^:]*)$/.exec(c ?? '');
+        const p = port(m?.[2]);
+        if (b !== '->' || !a || !m?.[1] || p === undefined) throw bad(n, usage);
+        const rest = w.slice(4);
+        if (rest.length > 0 && (!expect || rest[0] !== 'says' || rest.length < 2)) throw bad(n, usage);
+        const says = rest.length > 0 ? rest.slice(1).join(' ') : undefined;
+        return { kind: 'connect', proto: k.endsWith('tcp') ? 'tcp' : 'udp', from: a, to: m[1], port: p, expect, ...(says === undefined ? {} : { says }) };
       }
       case 'agent':
       case 'etcd':

@@ -28,6 +28,11 @@ const STATIC_STATE = '/var/lib/tnet-static';
 export const createVagrantBackend = (): Backend => {
   let store: LabOptions['store'] = 'etcd';
   const made: Array<{ host: string; ns: string }> = [];
+  /** Started servers not stopped yet; cleanup stops any the runner did not, before their namespaces go. */
+  const servers = new Map<string, { host: string; pid: number }>();
+  const stopServer = async (host: string, pid: number): Promise<void> => {
+    if (servers.delete(`${host}/${pid}`)) await ssh(host, `sudo kill ${pid}`);
+  };
   const tnetPrefix = (): string => (store === 'etcd' ? 'sudo tnet' : `sudo env -u TNET_STORE tnet --store local:${STATIC_STATE}`);
   const run = (host: string, argv: readonly string[]): Promise<CommandResult> => ssh(host, `sudo ${argv.map(quote).join(' ')}`);
   const hosts = ['h1', 'h2', 'h3'];
@@ -41,6 +46,17 @@ export const createVagrantBackend = (): Backend => {
     tnet: (host, args) => ssh(host, `${tnetPrefix()} ${args.map(quote).join(' ')}`),
     exec: run,
     execIn: (host, c, argv) => run(host, ['ip', 'netns', 'exec', containerNetns(host, c), ...argv]),
+    async startIn(host, c, argv) {
+      // A root shell backgrounds it with every stdio redirected (so ssh returns) and prints its
+      // PID: nohup and `ip netns exec` both exec, so that PID is the server's own, not a wrapper's.
+      const log = `/tmp/tnet-scenario-${containerNetns(host, c)}.log`;
+      const inner = `nohup ip netns exec ${quote(containerNetns(host, c))} ${argv.map(quote).join(' ')} >${quote(log)} 2>&1 </dev/null & echo $!`;
+      const r = await ssh(host, `sudo sh -c ${quote(inner)}`);
+      const pid = Number(r.out.trim().split('\n').pop());
+      if (r.code !== 0 || !Number.isInteger(pid) || pid <= 0) throw new Error(`cannot start ${argv[0] ?? ''} in ${c} on ${host}: ${r.err.trim() || r.out.trim()}`);
+      servers.set(`${host}/${pid}`, { host, pid });
+      return { pid, stop: () => stopServer(host, pid) };
+    },
     async addContainer(host, c) {
       const ns = containerNetns(host, c);
       await run(host, ['ip', 'netns', 'del', ns]);
@@ -62,6 +78,7 @@ export const createVagrantBackend = (): Backend => {
       await ssh(host, running ? 'sudo systemctl start etcd' : 'sudo systemctl kill -s KILL etcd');
     },
     async cleanup() {
+      for (const { host, pid } of [...servers.values()]) await stopServer(host, pid);
       for (const { host, ns } of made.splice(0)) await run(host, ['ip', 'netns', 'del', ns]);
       for (const h of hosts) await ssh(h, 'sudo systemctl start etcd tnet-agent');
       for (const h of store === 'etcd' ? ['h1'] : hosts) {

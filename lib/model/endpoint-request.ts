@@ -93,9 +93,13 @@ const checkFamily = (ip: string, family: IpFamily, network: NetworkShape, path: 
   checkRequestedAddress(settings, ip, path, network.name);
 };
 
-/** Published ports need a container address to forward to and a way in from outside. */
+/**
+ * Published ports need a container address to forward to and a way in from outside. Every
+ * addressed driver has both (an overlay endpoint sits on a per-host bridge with that host's
+ * gateway and firewall, like a bridge endpoint); host and none give no address of their own.
+ */
 export const checkCanPublish = (network: NetworkShape, path: string): void => {
-  if (network.driver !== 'bridge') {
+  if (!isAddressedDriver(network.driver)) {
     throw inputError(path, `network "${network.name}" (driver ${network.driver}) gives the container no address of its own, so it cannot publish ports; its services already listen on the host's addresses`);
   }
   if (network.internal === true) {

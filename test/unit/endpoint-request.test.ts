@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { netnsPath, parseEndpointRequest, validateEndpointAgainstNetwork } from '../../lib/model/endpoint-request.js';
+import { parsePortList } from '../../lib/model/ports.js';
 import type { EndpointRequest, Network } from '../../lib/model/types.js';
 import { expectError } from './expect-error.js';
 
@@ -124,6 +125,16 @@ describe('validateEndpointAgainstNetwork', () => {
     expectError(() => validateEndpointAgainstNetwork(ep({ ipv4: '10.10.0.5' }), host), 'invalidInput', /^ip: network "host" \(driver host\) creates no interface, so it takes no ip/);
     expectError(() => validateEndpointAgainstNetwork(ep({ mac: '02:00:00:00:00:01' }), { ...host, driver: 'none' }), 'invalidInput', /driver none\) creates no interface, so it takes no mac/);
     validateEndpointAgainstNetwork(ep({}), host);
+  });
+
+  test('ports: bridge and overlay endpoints publish; host, none and internal networks cannot', () => {
+    const ports = parsePortList(['8080:80'], 'ports');
+    validateEndpointAgainstNetwork(ep({ ports }), front);
+    // The overlay was refused here once: the check predated it and allowed 'bridge' only.
+    validateEndpointAgainstNetwork(ep({ ports }), { ...front, driver: 'overlay' });
+    expectError(() => validateEndpointAgainstNetwork(ep({ ports }), host), 'invalidInput', /^ports: network "host" \(driver host\) gives the container no address of its own/);
+    expectError(() => validateEndpointAgainstNetwork(ep({ ports }), { ...host, driver: 'none' }), 'invalidInput', /\(driver none\) gives the container no address/);
+    expectError(() => validateEndpointAgainstNetwork(ep({ ports }), { ...front, internal: true }), 'invalidInput', /^ports: network "front" is internal/);
   });
 
   test('against a request whose subnet is not fixed yet', () => {

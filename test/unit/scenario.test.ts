@@ -1,0 +1,61 @@
+/** The scenario grammar (lab/scenario.ts): pure parsing of the port checks and the serve step. */
+import { describe, expect, test } from 'vitest';
+import { answerSays } from '../../lab/echo.js';
+import { parseScenario } from '../../lab/scenario.js';
+
+const parse = (body: string): ReturnType<typeof parseScenario>['steps'] => parseScenario(`scenario t\n${body}\n`, 't.scn').steps;
+const one = (line: string): unknown => {
+  const [s] = parse(line);
+  if (!s) throw new Error('no step');
+  const { line: _n, text: _t, ...step } = s;
+  return step;
+};
+
+describe('serve', () => {
+  test('defaults to tcp; takes udp', () => {
+    expect(one('serve a 80')).toEqual({ kind: 'serve', container: 'a', port: 80, proto: 'tcp' });
+    expect(one('serve a 53 udp')).toEqual({ kind: 'serve', container: 'a', port: 53, proto: 'udp' });
+  });
+  test.each(['serve a', 'serve a 0', 'serve a 70000', 'serve a 80 sctp', 'serve a http', 'serve a 80 tcp x', 'serve h1 80'])('rejects %j', (l) => {
+    expect(() => parse(l)).toThrow(/t\.scn:2: /);
+  });
+});
+
+describe('tcp / no-tcp / udp checks', () => {
+  test('from a host namespace to a host address', () => {
+    expect(one('tcp h2 -> h1:8080')).toEqual({ kind: 'connect', proto: 'tcp', from: 'h2', to: 'h1', port: 8080, expect: true });
+  });
+  test('says TEXT keeps every word', () => {
+    expect(one('tcp c -> h1:8080 says a 192.168.56.11')).toMatchObject({ from: 'c', to: 'h1', says: 'a 192.168.56.11' });
+  });
+  test('to a container or an address', () => {
+    expect(one('tcp b -> a:80')).toMatchObject({ to: 'a', port: 80 });
+    expect(one('udp b -> 10.49.0.2:53')).toEqual({ kind: 'connect', proto: 'udp', from: 'b', to: '10.49.0.2', port: 53, expect: true });
+  });
+  test('negative checks', () => {
+    expect(one('no-tcp h2 -> h1:8080')).toEqual({ kind: 'connect', proto: 'tcp', from: 'h2', to: 'h1', port: 8080, expect: false });
+    expect(one('no-udp h2 -> h1:53')).toMatchObject({ proto: 'udp', expect: false });
+  });
+  test.each([
+    'tcp h2 h1:8080', 'tcp h2 -> h1', 'tcp h2 -> h1:', 'tcp h2 -> :80', 'tcp h2 -> h1:http', 'tcp h2 -> h1:65536',
+    'tcp h2 -> h1:80 says', 'tcp h2 -> h1:80 with a', 'no-tcp h2 -> h1:80 says a',
+  ])('rejects %j', (l) => {
+    expect(() => parse(l)).toThrow(/t\.scn:2: /);
+  });
+  test('inside repeat', () => {
+    expect(parse('repeat 2\ntcp h{i} -> h3:80\nend').map((s) => s.kind === 'connect' && s.from)).toEqual(['h1', 'h2']);
+  });
+});
+
+test('a container may not be named like a host: checks resolve hN to the host', () => {
+  expect(() => parse('container h1 on h2')).toThrow(/names like h1 are hosts/);
+});
+
+describe('answerSays', () => {
+  test('matches whole words in order', () => {
+    expect(answerSays('a 192.168.56.12\n', 'a')).toBe(true);
+    expect(answerSays('a 192.168.56.12', 'a 192.168.56.12')).toBe(true);
+    expect(answerSays('b 192.168.56.12', 'a')).toBe(false);
+    expect(answerSays('a 192.168.56.12', '192.168.56.1')).toBe(false);
+  });
+});
