@@ -9,6 +9,7 @@ import { exitCodeOf, toTnetError } from '../errors.js';
 import type { Args } from './args.js';
 import type { CliCommand, CommandEnv } from './command.js';
 import { applyCommand, diffCommand } from './commands/apply.js';
+import { cniCommand } from './commands/cni.js';
 import { connectCommand } from './commands/connect.js';
 import { createCommand } from './commands/create.js';
 import { disconnectCommand } from './commands/disconnect.js';
@@ -20,7 +21,7 @@ import { processIo, type CliIo } from './io.js';
 
 const COMMANDS: readonly CliCommand[] = [
   createCommand, lsCommand, inspectCommand, rmCommand, pruneCommand,
-  connectCommand, disconnectCommand, applyCommand, diffCommand,
+  connectCommand, disconnectCommand, applyCommand, diffCommand, cniCommand,
 ];
 
 const USAGE_EXIT = 2;
