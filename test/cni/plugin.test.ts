@@ -31,11 +31,11 @@ const ok = async (command: string, env: Record<string, string>, c: unknown): Pro
   return r.json;
 };
 
-/** Everything a failed call could leave behind. */
+/** Everything a failed call could leave behind (records, not the store's revision counters). */
 const footprint = (): string => {
   let state = '';
   try {
-    state = readFileSync(join(lab.stateDir, 'state.json'), 'utf8');
+    state = JSON.stringify(JSON.parse(readFileSync(join(lab.stateDir, 'state.json'), 'utf8'), (k, v: unknown) => (k === 'revision' ? undefined : v)));
   } catch {
     state = '(none)';
   }
@@ -140,32 +140,32 @@ describe('ADD, CHECK, DEL through real plugin processes', () => {
 });
 
 describe('bad input: spec error JSON with the right code, a message naming the field, nothing left behind', () => {
-  const cases: Array<[string, Record<string, string>, unknown, number, RegExp]> = [
-    ['malformed JSON', {}, '{"cniVersion": ', 6, /stdin: malformed JSON/],
-    ['missing cniVersion', {}, { name: 'pods', type: 'tnet' }, 7, /cniVersion: is required/],
-    ['unsupported cniVersion', {}, { cniVersion: '0.2.0', name: 'pods', type: 'tnet' }, 1, /cniVersion: "0\.2\.0" is not supported/],
-    ['missing CNI_CONTAINERID', { CNI_CONTAINERID: '' }, undefined, 4, /CNI_CONTAINERID: is required/],
-    ['missing CNI_COMMAND', { CNI_COMMAND: '' }, undefined, 4, /CNI_COMMAND: is required/],
-    ['wrong type', {}, { type: 'bridge' }, 7, /type: "bridge" is not this plugin/],
-    ['invalid subnet', {}, { name: 'bad', subnet: '10.75.0.0/33' }, 7, /subnet.*10\.75\.0\.0\/33/],
-    ['nonexistent netns', { CNI_NETNS: '/run/netns/tt-cnp-ghost' }, undefined, 4, /CNI_NETNS: \/run\/netns\/tt-cnp-ghost is not a network namespace/],
-    ['ifname too long', { CNI_IFNAME: 'averyveryverylongname' }, undefined, 4, /CNI_IFNAME: .*21 characters/],
-    ['IP outside the subnet', { CNI_ARGS: 'IP=10.99.0.5' }, undefined, 7, /CNI_ARGS IP: "10\.99\.0\.5" is outside subnet 10\.73\.0\.0\/24/],
-    ['IP taken', { CNI_ARGS: 'IP=10.73.0.2' }, undefined, 100, /CNI_ARGS IP: 10\.73\.0\.2 is already in use on network pods/],
-    ['unknown field', {}, { bridge: 'cni0' }, 2, /bridge: unsupported field/],
-    ['portMappings without the port engine', {}, { runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] } }, 2, /runtimeConfig\.portMappings/],
+  // The body is a function: conf() needs the lab, which exists only once beforeAll has run.
+  const cases: Array<[string, Record<string, string>, () => unknown, number, RegExp]> = [
+    ['malformed JSON', {}, () => '{"cniVersion": ', 6, /stdin: malformed JSON/],
+    ['missing cniVersion', {}, () => ({ name: 'pods', type: 'tnet' }), 7, /cniVersion: is required/],
+    ['unsupported cniVersion', {}, () => conf({ cniVersion: '0.2.0' }), 1, /cniVersion: "0\.2\.0" is not supported/],
+    ['missing CNI_CONTAINERID', { CNI_CONTAINERID: '' }, () => conf(), 4, /CNI_CONTAINERID: is required/],
+    ['missing CNI_COMMAND', { CNI_COMMAND: '' }, () => conf(), 4, /CNI_COMMAND: is required/],
+    ['wrong type', {}, () => conf({ type: 'bridge' }), 7, /type: "bridge" is not this plugin/],
+    ['invalid subnet', {}, () => conf({ name: 'bad', subnet: '10.75.0.0/33' }), 7, /subnet.*10\.75\.0\.0\/33/],
+    ['nonexistent netns', { CNI_NETNS: '/run/netns/tt-cnp-ghost' }, () => conf(), 4, /CNI_NETNS: \/run\/netns\/tt-cnp-ghost is not a network namespace/],
+    ['ifname too long', { CNI_IFNAME: 'averyveryverylongname' }, () => conf(), 4, /CNI_IFNAME: .*21 characters/],
+    ['IP outside the subnet', { CNI_ARGS: 'IP=10.99.0.5' }, () => conf(), 7, /CNI_ARGS IP: "10\.99\.0\.5" is outside subnet 10\.73\.0\.0\/24/],
+    ['IP taken', { CNI_ARGS: 'IP=10.73.0.2' }, () => conf(), 100, /CNI_ARGS IP: 10\.73\.0\.2 is already in use on network pods/],
+    ['IP taken, on a network this ADD would create', { CNI_ARGS: 'IP=10.76.0.1' }, () => conf({ name: 'fresh', subnet: '10.76.0.0/24' }), 7, /CNI_ARGS IP: "10\.76\.0\.1" is the gateway/],
+    ['unknown field', {}, () => conf({ bridge: 'cni0' }), 2, /bridge: unsupported field/],
+    ['portMappings without the port engine', {}, () => conf({ runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] } }), 2, /runtimeConfig\.portMappings/],
   ];
 
   beforeAll(async () => {
     await ok('ADD', envFor('ctr-holder', lab.container('holder')), conf()); // holds 10.73.0.2
   });
 
-  it.each(cases)('%s', async (_what, envOverride, confOverride, code, msg) => {
+  it.each(cases)('%s', async (_what, envOverride, body, code, msg) => {
     const ns = lab.container('bad');
     const before = footprint();
-    const c = typeof confOverride === 'string' ? confOverride : confOverride !== undefined && !('type' in confOverride) ? conf(confOverride as Record<string, unknown>) : confOverride ?? conf();
-    const body = typeof c === 'object' && c !== null && 'type' in c && (c as { type: string }).type === 'bridge' ? conf({ type: 'bridge' }) : c;
-    const r = await plugin.call(envOverride['CNI_COMMAND'] ?? 'ADD', { ...envFor('ctr-bad', ns), ...envOverride }, body);
+    const r = await plugin.call(envOverride['CNI_COMMAND'] ?? 'ADD', { ...envFor('ctr-bad', ns), ...envOverride }, body());
     expect(r.code).not.toBe(0);
     expect(r.json).toMatchObject({ code, msg: expect.stringMatching(msg) });
     expect(typeof (r.json as { cniVersion: unknown }).cniVersion).toBe('string');
