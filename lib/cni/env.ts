@@ -57,6 +57,9 @@ export const parseCniArgs = (raw: string | undefined): Map<string, string> => {
 
 export const parseEnv = (env: Readonly<Record<string, string | undefined>>): CniEnv => {
   const command = parseCommand(env);
+  // These take no container: libcni's config validation sends VERSION with CNI_NETNS=dummy,
+  // so variables they do not use must not be judged.
+  if (REQUIRED[command].length === 0) return { command, args: new Map() };
   const get = (name: string): string | undefined => {
     const v = env[name];
     return v === undefined || v === '' ? undefined : v;

@@ -49,6 +49,8 @@ describe('environment', () => {
   it('DEL needs no netns; VERSION, STATUS and GC need nothing', () => {
     expect(parseEnv({ ...ENV, CNI_COMMAND: 'DEL', CNI_NETNS: '' }).netns).toBeUndefined();
     for (const c of ['VERSION', 'STATUS', 'GC']) expect(parseEnv({ CNI_COMMAND: c }).command).toBe(c);
+    // libcni's ValidateNetworkList sends VERSION with placeholders (Podman does on every command).
+    expect(parseEnv({ CNI_COMMAND: 'VERSION', CNI_NETNS: 'dummy', CNI_CONTAINERID: 'dummy', CNI_IFNAME: 'dummy' }).command).toBe('VERSION');
   });
 
   it('splits CNI_ARGS on ; and the first =', () => {
