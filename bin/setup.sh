@@ -27,6 +27,9 @@ fi
 packages=(libnftables1 iproute2 iputils-ping nftables)
 if [ "${1:-}" = "--test" ]; then
   packages+=(socat)
+  # CNI tests: real runtimes (Podman with runc: crun refuses this machine's hybrid cgroups;
+  # containerd's ctr), a busybox that runs in any rootfs, and the reference plugins to chain with.
+  packages+=(podman runc busybox-static containerd containernetworking-plugins)
 fi
 missing=()
 for p in "${packages[@]}"; do

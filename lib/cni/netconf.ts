@@ -45,16 +45,6 @@ export interface NetConf {
 
 const config = (message: string): CniError => new CniError(CNI_CODES.invalidNetworkConfig, message);
 
-/** Only the version, for VERSION and for error replies: never throws. */
-export const peekVersion = (stdin: string): string | undefined => {
-  try {
-    const v: unknown = JSON.parse(stdin);
-    return isRecord(v) && typeof v['cniVersion'] === 'string' ? v['cniVersion'] : undefined;
-  } catch {
-    return undefined;
-  }
-};
-
 export const decodeStdin = (stdin: string): Record<string, unknown> => {
   if (stdin.trim() === '') throw new CniError(CNI_CODES.decodeFailure, 'stdin: the network configuration is empty');
   let v: unknown;

@@ -6,7 +6,7 @@
  */
 import { CNI_CODES, CniError, cniErrorBody } from './error-codes.js';
 import { parseEnv, type CniEnv } from './env.js';
-import { decodeStdin, parseNetConf, peekVersion, type NetConf } from './netconf.js';
+import type { NetConf } from './netconf.js';
 import { compareVersions, LATEST_VERSION, MIN_VERSION_FOR, SUPPORTED_VERSIONS } from './versions.js';
 
 export interface CniOutcome {
@@ -60,12 +60,23 @@ const execute = async (cni: CniEnv, conf: NetConf, env: Readonly<Record<string, 
 
 const versionReply = (cniVersion: string): string => JSON.stringify({ cniVersion, supportedVersions: SUPPORTED_VERSIONS });
 
+/** Only the version, for VERSION and for error replies: never throws. */
+const peekVersion = (stdin: string): string | undefined => {
+  try {
+    const v: unknown = JSON.parse(stdin);
+    return typeof v === 'object' && v !== null && 'cniVersion' in v && typeof v.cniVersion === 'string' ? v.cniVersion : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
 export const runCni = async (env: Readonly<Record<string, string | undefined>>, stdin: string): Promise<CniOutcome> => {
   let version = peekVersion(stdin) ?? LATEST_VERSION;
   try {
     const cni = parseEnv(env);
     // VERSION answers whatever the config says, so a runtime can learn what to send instead.
     if (cni.command === 'VERSION') return { stdout: versionReply(version), exitCode: 0 };
+    const { decodeStdin, parseNetConf } = await import('./netconf.js'); // the model parsers: not for VERSION
     const conf = parseNetConf(decodeStdin(stdin));
     version = conf.cniVersion;
     const min = MIN_VERSION_FOR[cni.command];

@@ -2,10 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseEnv, parseCniArgs } from '../../lib/cni/env.js';
 import { CniError, cniErrorBody } from '../../lib/cni/error-codes.js';
-import { decodeStdin, parseNetConf, peekVersion } from '../../lib/cni/netconf.js';
+import { decodeStdin, parseNetConf } from '../../lib/cni/netconf.js';
 import { networkMismatch } from '../../lib/cni/network.js';
 import { attachRequestOf } from '../../lib/cni/request.js';
 import { encodeResult, endpointResult, mergeResults, parsePrevResult } from '../../lib/cni/result.js';
+import { runCni } from '../../lib/cni/run.js';
 import { compareVersions } from '../../lib/cni/versions.js';
 import { TnetError } from '../../lib/errors.js';
 import type { Endpoint, Network } from '../../lib/model/types.js';
@@ -98,11 +99,6 @@ describe('network configuration', () => {
     expect(r.msg).toMatch(msg);
   });
 
-  it('peeks the version of anything, for VERSION and error replies', () => {
-    expect(peekVersion('{"cniVersion":"0.4.0"}')).toBe('0.4.0');
-    expect(peekVersion('garbage')).toBeUndefined();
-  });
-
   it('compares versions numerically', () => {
     expect(compareVersions('0.10.0', '0.4.0')).toBeGreaterThan(0);
     expect(compareVersions('1.1.0', '1.1.0')).toBe(0);
@@ -183,5 +179,24 @@ describe('errors and network fit', () => {
       'subnet (config 10.89.0.0/24, network 10.88.0.0/24)',
       'mtu (config 1400, network 1500)',
     ]);
+  });
+});
+
+describe('one plugin call (runCni), up to the point where state would be opened', () => {
+  it('VERSION answers with the requested version and every supported one, whatever else is set', async () => {
+    const out = await runCni({ CNI_COMMAND: 'VERSION', CNI_NETNS: 'dummy' }, '{"cniVersion":"0.4.0"}');
+    expect(out).toEqual({ exitCode: 0, stdout: JSON.stringify({ cniVersion: '0.4.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] }) });
+    expect(JSON.parse((await runCni({ CNI_COMMAND: 'VERSION' }, '')).stdout)).toMatchObject({ cniVersion: '1.1.0' });
+  });
+
+  it('errors go to stdout as the spec object with a non-zero exit', async () => {
+    const out = await runCni({ CNI_COMMAND: 'ADD' }, JSON.stringify(CONF));
+    expect(out.exitCode).toBe(1);
+    expect(JSON.parse(out.stdout)).toEqual({ cniVersion: '1.0.0', code: 4, msg: 'CNI_CONTAINERID: is required for ADD' });
+  });
+
+  it.each(['STATUS', 'GC'])('%s needs a 1.1.0 config (code 1)', async (command) => {
+    const out = await runCni({ CNI_COMMAND: command }, JSON.stringify(CONF));
+    expect(JSON.parse(out.stdout)).toMatchObject({ code: 1, msg: expect.stringMatching(new RegExp(`cniVersion: ${command} needs 1\\.1\\.0`)) });
   });
 });
