@@ -6,7 +6,13 @@
 import type { Network } from '../model/types.js';
 import { netconfFieldsOf } from './network.js';
 import { PLUGIN_TYPE } from './netconf.js';
-import { LATEST_VERSION, type CniVersion } from './versions.js';
+import type { CniVersion } from './versions.js';
+
+/**
+ * 1.0.0 by default: the libcni in Podman 4 and containerd 1.6 cannot decode 1.1.0 results.
+ * `--cni-version 1.1.0` enables STATUS and GC for runtimes that have them.
+ */
+export const DEFAULT_CONFLIST_VERSION: CniVersion = '1.0.0';
 
 /** Quotes for a POSIX shell: 'it'\''s'. */
 const shellQuote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
@@ -29,7 +35,7 @@ export interface ConflistOptions {
 
 /** A conflist whose single plugin re-creates the network exactly as it is, should it be removed. */
 export const conflistFor = (network: Network, opts: ConflistOptions = {}): Record<string, unknown> => ({
-  cniVersion: opts.cniVersion ?? LATEST_VERSION,
+  cniVersion: opts.cniVersion ?? DEFAULT_CONFLIST_VERSION,
   name: network.name,
   plugins: [
     {

@@ -139,6 +139,25 @@ describe('ADD, CHECK, DEL through real plugin processes', () => {
   });
 });
 
+describe('tnet cni install and conflist', () => {
+  it('conflist prints a config that attaches to the network with the CLI\'s state; install writes an executable wrapper', async () => {
+    await lab.ok('create', '--subnet', '10.83.0.0/24', '--mtu', '1400', 'listed');
+    const list = JSON.parse(await lab.ok('cni', 'conflist', 'listed')) as { cniVersion: string; name: string; plugins: Array<Record<string, unknown>> };
+    expect(list).toMatchObject({ cniVersion: '1.0.0', name: 'listed', plugins: [{ type: 'tnet', subnet: '10.83.0.0/24', mtu: 1400, stateDir: lab.stateDir, hostNetns: `/run/netns/${lab.ns}` }] });
+    const ns = lab.container('listed');
+    const r = (await ok('ADD', envFor('ctr-l', ns), { ...list.plugins[0], name: list.name, cniVersion: list.cniVersion })) as { ips: Array<{ address: string }> };
+    expect(r.ips[0]?.address).toBe('10.83.0.2/24');
+    await ok('DEL', envFor('ctr-l', ns), { ...list.plugins[0], name: list.name, cniVersion: list.cniVersion });
+    await lab.ok('rm', 'listed');
+    expect((await lab.tnet('cni', 'conflist', 'nope')).err).toMatch(/network "nope" not found/);
+
+    const dir = join(lab.stateDir, 'cni-bin');
+    await lab.ok('cni', 'install', '--dir', dir, '--plugin', join(plugin.binDir, '..', 'bin', 'tnet-cni.js'));
+    const v = await execFile(join(dir, 'tnet'), [], { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"0.4.0"}');
+    expect(JSON.parse(v.stdout)).toMatchObject({ cniVersion: '0.4.0' });
+  });
+});
+
 describe('bad input: spec error JSON with the right code, a message naming the field, nothing left behind', () => {
   // The body is a function: conf() needs the lab, which exists only once beforeAll has run.
   const cases: Array<[string, Record<string, string>, () => unknown, number, RegExp]> = [
