@@ -2,19 +2,35 @@
 import { driverFor } from '../drivers/registry.js';
 import { isTnetError } from '../errors.js';
 import { allocateAddress } from '../ipam/allocate.js';
-import type { Endpoint, IpFamily } from '../model/types.js';
+import { resolveNetwork } from '../model/network-resolve.js';
+import type { Endpoint, IpFamily, NetworkRequest } from '../model/types.js';
 import type { ServiceContext } from '../service/context.js';
 import { NO_ENDPOINTS, syncHost } from '../service/sync.js';
 import { CNI_CODES, CniError } from './error-codes.js';
 import type { Attachment } from './netconf.js';
 
+const unavailable = (e: unknown, kinds: readonly string[]): never => {
+  if (isTnetError(e) && kinds.includes(e.kind)) throw new CniError(CNI_CODES.pluginNotAvailable, e.message);
+  throw e;
+};
+
 /**
- * STATUS fails (code 50) when an ADD could not succeed: the network's pool has no free address.
- * A network that does not exist yet is fine: the first ADD creates it.
+ * STATUS fails (code 50) when an ADD could not succeed: the network's pool has no free address,
+ * or the network does not exist and could not be created as configured (its subnet overlaps
+ * another network's, say).
  */
-export const cniStatus = async (ctx: ServiceContext, networkName: string): Promise<void> => {
+export const cniStatus = async (ctx: ServiceContext, request: NetworkRequest): Promise<void> => {
+  const networkName = request.name;
   const network = await ctx.repo.getNetwork(networkName);
-  if (network === undefined || !driverFor(network.driver).hasIpam) return;
+  if (network === undefined) {
+    try {
+      resolveNetwork(request, { id: '0'.repeat(64), now: '', existing: await ctx.repo.listNetworks(), hostRoutes: [] });
+    } catch (e) {
+      unavailable(e, ['conflict', 'exhausted', 'exists']);
+    }
+    return;
+  }
+  if (!driverFor(network.driver).hasIpam) return;
   const endpoints = await ctx.repo.listEndpoints(networkName);
   const taken = new Set(endpoints.flatMap((e) => [e.ipv4, e.ipv6].filter((a): a is string => a !== undefined)));
   for (const [family, cfg] of [[4, network.ipv4], [6, network.ipv6]] as Array<[IpFamily, typeof network.ipv4]>) {
@@ -22,8 +38,7 @@ export const cniStatus = async (ctx: ServiceContext, networkName: string): Promi
     try {
       allocateAddress(cfg, family, taken, undefined, networkName);
     } catch (e) {
-      if (isTnetError(e, 'exhausted')) throw new CniError(CNI_CODES.pluginNotAvailable, e.message);
-      throw e;
+      unavailable(e, ['exhausted']);
     }
   }
 };

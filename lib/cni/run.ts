@@ -45,7 +45,7 @@ const execute = async (cni: CniEnv, conf: NetConf, env: Readonly<Record<string, 
         await attach.cniCheck(app.ctx, attachRequestOf(cni, conf));
         return '';
       case 'STATUS':
-        await maintenance.cniStatus(app.ctx, conf.name);
+        await maintenance.cniStatus(app.ctx, conf.network);
         return '';
       case 'GC':
         await maintenance.cniGc(app.ctx, conf.name, conf.validAttachments ?? []);

@@ -97,6 +97,7 @@ describe('ADD, CHECK, DEL through real plugin processes', () => {
     const tiny = (extra: Record<string, unknown> = {}) => conf({ name: 'tiny', subnet: '10.74.0.0/30', ...extra });
     const [x, y, z] = [lab.container('gx'), lab.container('gy'), lab.container('gz')];
     await ok('STATUS', {}, tiny());
+    expect((await plugin.call('STATUS', {}, conf({ name: 'overlapping', subnet: '10.73.0.0/16' }))).json).toMatchObject({ code: 50, msg: expect.stringMatching(/overlaps network "pods"/) });
     await ok('ADD', envFor('ctr-gx', x), tiny()); // a /30 has one address besides the gateway
     expect((await plugin.call('STATUS', {}, tiny())).json).toMatchObject({ code: 50, msg: expect.stringMatching(/no free IPv4 address/) });
     await ok('GC', {}, tiny({ 'cni.dev/valid-attachments': [] }));

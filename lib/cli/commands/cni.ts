@@ -3,7 +3,7 @@
  * `tnet cni conflist NET`: prints a conflist for a network (save it in /etc/cni/net.d or
  * Podman's network_config_dir).
  */
-import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_STATE_DIR } from '../../app.js';
@@ -16,8 +16,14 @@ import { printJson, type CliCommand } from '../command.js';
 
 export const DEFAULT_CNI_BIN_DIR = '/opt/cni/bin';
 
-/** The compiled plugin next to this compiled command: dist/lib/cli/commands -> dist/bin. */
-const bundledPlugin = (): string => fileURLToPath(new URL('../../../bin/tnet-cni.js', import.meta.url));
+/**
+ * The compiled plugin next to this compiled command (dist/lib/cli/commands -> dist/bin): the
+ * single-file bundle when the build made one (it starts faster), else the ES module entry.
+ */
+const bundledPlugin = (): string => {
+  const bundle = fileURLToPath(new URL('../../../bin/tnet-cni.cjs', import.meta.url));
+  return existsSync(bundle) ? bundle : fileURLToPath(new URL('../../../bin/tnet-cni.js', import.meta.url));
+};
 
 const install = (dir: string, plugin: string): string => {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
