@@ -30,6 +30,9 @@ if [ "${1:-}" = "--test" ]; then
   # iperf3: the overlay bench; vagrant: `vagrant validate -p` of the Vagrantfile (~14 MB of
   # Ruby, no hypervisor: nothing is booted). iproute2 already brings `bridge` for FDB checks.
   packages+=(socat etcd-server iperf3 vagrant)
+  # CNI tests: real runtimes (Podman with runc: crun refuses this machine's hybrid cgroups;
+  # containerd's ctr), a busybox that runs in any rootfs, and the reference plugins to chain with.
+  packages+=(podman runc busybox-static containerd containernetworking-plugins)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -10,6 +10,7 @@ import type { Args } from './args.js';
 import type { CliCommand, CommandEnv } from './command.js';
 import { agentCommand } from './commands/agent.js';
 import { applyCommand, diffCommand } from './commands/apply.js';
+import { cniCommand } from './commands/cni.js';
 import { connectCommand } from './commands/connect.js';
 import { createCommand } from './commands/create.js';
 import { disconnectCommand } from './commands/disconnect.js';
@@ -24,7 +25,7 @@ import { processIo, type CliIo } from './io.js';
 const COMMANDS: readonly CliCommand[] = [
   createCommand, lsCommand, inspectCommand, rmCommand, pruneCommand,
   connectCommand, disconnectCommand, portCommand, applyCommand, diffCommand,
-  hostCommand, agentCommand,
+  hostCommand, agentCommand, cniCommand,
 ];
 
 const USAGE_EXIT = 2;

@@ -1,0 +1,77 @@
+/**
+ * `tnet cni install [--dir /opt/cni/bin]`: puts the plugin where runtimes look.
+ * `tnet cni conflist NET`: prints a conflist for a network (save it in /etc/cni/net.d or
+ * Podman's network_config_dir).
+ */
+import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_STATE_DIR } from '../../app.js';
+import { conflistFor, pluginWrapper } from '../../cni/install.js';
+import { PLUGIN_TYPE } from '../../cni/netconf.js';
+import { isSupportedVersion, SUPPORTED_VERSIONS } from '../../cni/versions.js';
+import { TnetError } from '../../errors.js';
+import { optionalString } from '../args.js';
+import { printJson, type CliCommand } from '../command.js';
+
+export const DEFAULT_CNI_BIN_DIR = '/opt/cni/bin';
+
+/**
+ * The compiled plugin next to this compiled command (dist/lib/cli/commands -> dist/bin): the
+ * single-file bundle when the build made one (it starts faster), else the ES module entry.
+ */
+const bundledPlugin = (): string => {
+  const bundle = fileURLToPath(new URL('../../../bin/tnet-cni.cjs', import.meta.url));
+  return existsSync(bundle) ? bundle : fileURLToPath(new URL('../../../bin/tnet-cni.js', import.meta.url));
+};
+
+const install = (dir: string, plugin: string): string => {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const target = join(dir, PLUGIN_TYPE);
+  const tmp = `${target}.tmp-${process.pid}`;
+  // Written aside and renamed: a runtime exec'ing the plugin meanwhile sees the old or the new one.
+  writeFileSync(tmp, pluginWrapper(process.execPath, resolve(plugin)));
+  chmodSync(tmp, 0o755);
+  renameSync(tmp, target);
+  return target;
+};
+
+export const cniCommand: CliCommand = {
+  command: 'cni <action> [network]',
+  describe: 'CNI plugin: install it for container runtimes, or print a conflist for a network',
+  builder: (y) =>
+    y
+      .positional('action', { choices: ['install', 'conflist'] as const, describe: 'install: write the plugin; conflist: print one for NETWORK' })
+      .positional('network', { type: 'string', describe: 'Network for conflist' })
+      .option('dir', { type: 'string', default: DEFAULT_CNI_BIN_DIR, describe: 'install: directory runtimes search for plugins' })
+      .option('plugin', { type: 'string', describe: 'install: the compiled plugin to run (default: the one of this tnet)' })
+      .option('cni-version', { type: 'string', describe: `conflist: cniVersion to write (${SUPPORTED_VERSIONS.join(', ')})` })
+      .example('$0 cni install', `write ${DEFAULT_CNI_BIN_DIR}/tnet`)
+      .example('$0 cni conflist web > /etc/cni/net.d/web.conflist', 'let runtimes attach containers to network web'),
+  run: async (args, env) => {
+    if (args['action'] === 'install') {
+      const target = install(String(args['dir']), optionalString(args, 'plugin') ?? bundledPlugin());
+      if (env.json) printJson(env, { installed: target });
+      else env.io.out(`installed ${target}`);
+      return 0;
+    }
+    const name = optionalString(args, 'network');
+    if (name === undefined) throw new TnetError('invalidInput', 'cni conflist needs a network name: tnet cni conflist NETWORK');
+    const version = optionalString(args, 'cni-version');
+    if (version !== undefined && !isSupportedVersion(version)) {
+      throw new TnetError('invalidInput', `--cni-version ${version} is not supported; use one of ${SUPPORTED_VERSIONS.join(', ')}`);
+    }
+    const { ctx } = await env.app();
+    const network = await ctx.repo.requireNetwork(name);
+    const stateDir = String(args['state-dir']);
+    const store = optionalString(args, 'store');
+    const hostNetns = optionalString(args, 'host-netns');
+    printJson(env, conflistFor(network, {
+      ...(version === undefined ? {} : { cniVersion: version }),
+      ...(stateDir === DEFAULT_STATE_DIR ? {} : { stateDir: resolve(stateDir) }),
+      ...(store === undefined ? {} : { store }),
+      ...(hostNetns === undefined ? {} : { hostNetns }),
+    }));
+    return 0;
+  },
+};

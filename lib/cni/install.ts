@@ -1,0 +1,50 @@
+/**
+ * What `tnet cni install` and `tnet cni conflist` produce. Pure text and objects; the CLI writes.
+ * The installed plugin is a tiny shell wrapper with absolute paths to node and to the compiled
+ * plugin, so it works from any directory and under a runtime's minimal PATH.
+ */
+import type { Network } from '../model/types.js';
+import { netconfFieldsOf } from './network.js';
+import { PLUGIN_TYPE } from './netconf.js';
+import type { CniVersion } from './versions.js';
+
+/**
+ * 1.0.0 by default: the libcni in Podman 4 and containerd 1.6 cannot decode 1.1.0 results.
+ * `--cni-version 1.1.0` enables STATUS and GC for runtimes that have them.
+ */
+export const DEFAULT_CONFLIST_VERSION: CniVersion = '1.0.0';
+
+/** Quotes for a POSIX shell: 'it'\''s'. */
+const shellQuote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
+
+export const pluginWrapper = (nodePath: string, pluginScript: string): string =>
+  [
+    '#!/bin/sh',
+    '# tnet CNI plugin (written by `tnet cni install`); runtimes exec this with CNI_* set.',
+    `exec ${shellQuote(nodePath)} ${shellQuote(pluginScript)} "$@"`,
+    '',
+  ].join('\n');
+
+export interface ConflistOptions {
+  readonly cniVersion?: CniVersion;
+  /** Only when not the default, so the plugin finds the same state as the CLI. */
+  readonly stateDir?: string;
+  readonly store?: string;
+  readonly hostNetns?: string;
+}
+
+/** A conflist whose single plugin re-creates the network exactly as it is, should it be removed. */
+export const conflistFor = (network: Network, opts: ConflistOptions = {}): Record<string, unknown> => ({
+  cniVersion: opts.cniVersion ?? DEFAULT_CONFLIST_VERSION,
+  name: network.name,
+  plugins: [
+    {
+      type: PLUGIN_TYPE,
+      ...netconfFieldsOf(network),
+      ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }),
+      ...(opts.store === undefined ? {} : { store: opts.store }),
+      ...(opts.hostNetns === undefined ? {} : { hostNetns: opts.hostNetns }),
+      capabilities: { ips: true, mac: true, portMappings: true },
+    },
+  ],
+});

@@ -1,0 +1,50 @@
+/**
+ * The network a netconf names: created on the first ADD, and afterwards checked against the
+ * config so two conflists (or a conflist and `tnet create`) cannot silently disagree. Only the
+ * settings the config gives are compared: a minimal `{"name": "web", "type": "tnet"}` fits any
+ * existing network "web".
+ */
+import type { Network, NetworkRequest, SubnetConfig } from '../model/types.js';
+import { CNI_CODES, CniError } from './error-codes.js';
+
+type FamilyRequest = NetworkRequest['ipv4'];
+
+const familyDrift = (label: string, want: FamilyRequest, have: SubnetConfig | undefined): string[] => {
+  if (want === undefined) return [];
+  if (have === undefined) return [`${label} (not enabled on the network)`];
+  return (['subnet', 'gateway', 'ipRange'] as const)
+    .filter((k) => want[k] !== undefined && want[k] !== have[k])
+    .map((k) => `${label === 'ipv4' ? '' : 'ipv6.'}${k} (config ${String(want[k])}, network ${have[k] ?? 'unset'})`);
+};
+
+/** Settings the config gives that the existing network does not have; empty when it fits. */
+export const networkMismatch = (want: NetworkRequest, have: Network): string[] => [
+  ...(want.driver === have.driver ? [] : [`driver (config ${want.driver}, network ${have.driver})`]),
+  ...familyDrift('ipv4', want.ipv4, have.ipv4),
+  ...familyDrift('ipv6', want.ipv6, have.ipv6),
+  ...(want.internal === undefined || want.internal === have.internal ? [] : [`internal (config ${want.internal}, network ${have.internal})`]),
+  ...(want.mtu === undefined || want.mtu === have.mtu ? [] : [`mtu (config ${want.mtu}, network ${have.mtu})`]),
+  ...(want.options?.bridgeName === undefined || want.options.bridgeName === have.options.bridgeName
+    ? []
+    : [`options.bridge.name (config ${want.options.bridgeName}, network ${have.options.bridgeName ?? 'derived'})`]),
+];
+
+export const requireFits = (want: NetworkRequest, have: Network): void => {
+  const diff = networkMismatch(want, have);
+  if (diff.length > 0) {
+    throw new CniError(
+      CNI_CODES.invalidNetworkConfig,
+      `network ${have.name} already exists with other settings: ${diff.join('; ')}; fix the config (see 'tnet cni conflist ${have.name}') or remove the network`,
+    );
+  }
+};
+
+/** The request as a conflist would carry it: what `tnet cni conflist` prints for an existing network. */
+export const netconfFieldsOf = (n: Network): Record<string, unknown> => ({
+  ...(n.driver === 'bridge' ? {} : { driver: n.driver }),
+  ...(n.ipv4 === undefined ? {} : { subnet: n.ipv4.subnet, gateway: n.ipv4.gateway, ...(n.ipv4.ipRange === undefined ? {} : { ipRange: n.ipv4.ipRange }) }),
+  ...(n.ipv6 === undefined ? {} : { ipv6: { subnet: n.ipv6.subnet, gateway: n.ipv6.gateway, ...(n.ipv6.ipRange === undefined ? {} : { ipRange: n.ipv6.ipRange }) } }),
+  ...(n.internal ? { internal: true } : {}),
+  ...(n.driver === 'bridge' ? { mtu: n.mtu } : {}),
+  ...(n.options.bridgeName === undefined ? {} : { options: { 'bridge.name': n.options.bridgeName } }),
+});
