@@ -8,7 +8,7 @@
 #        pfc, so runs never touch another job's 'pf' objects), BENCH_ANCHORS (harness directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-anchors=${BENCH_ANCHORS:-/work/shared/bench-anchors}
+anchors=${BENCH_ANCHORS:-$(cd .. && pwd)/shared/bench-anchors}
 what=${1:-attach}
 [ -f "$anchors/attach-bench.mjs" ] || { echo "bench: no harness at $anchors (set BENCH_ANCHORS)" >&2; exit 1; }
 export PF_PREFIX=${PF_PREFIX:-pfc}
