@@ -33,8 +33,22 @@ export interface NftElement {
 const UNSPECIFIED: Record<IpFamily, string> = { 4: '0.0.0.0', 6: '::' };
 const familyOf = (ip: string): IpFamily => (ip.includes(':') ? 6 : 4);
 
+/**
+ * Forwards by endpoint record: records come from the repository as the same frozen object while
+ * unchanged, so a pass over every endpoint's forwards costs a lookup for all but the changed one.
+ */
+const memo = new WeakMap<Endpoint, { network: Network; forwards: readonly PortForward[] }>();
+
 /** The forwards of one endpoint: a mapping with no host address is published for each family the endpoint has. */
-export const forwardsOf = (network: Network, endpoint: Endpoint): PortForward[] =>
+export const forwardsOf = (network: Network, endpoint: Endpoint): readonly PortForward[] => {
+  const hit = memo.get(endpoint);
+  if (hit?.network === network) return hit.forwards;
+  const forwards = computeForwards(network, endpoint);
+  memo.set(endpoint, { network, forwards });
+  return forwards;
+};
+
+const computeForwards = (network: Network, endpoint: Endpoint): PortForward[] =>
   (endpoint.ports ?? []).flatMap((m) => {
     const families: IpFamily[] = m.hostIp === undefined ? [4, 6] : [familyOf(m.hostIp)];
     return families.flatMap((family) => {

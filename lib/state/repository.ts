@@ -11,7 +11,7 @@
  */
 import { TnetError } from '../errors.js';
 import type { Endpoint, Network } from '../model/types.js';
-import type { Store, WriteOp } from '../store/types.js';
+import type { Store, StoredValue, WriteOp } from '../store/types.js';
 
 const ROOT = 'tnet';
 const networkKey = (name: string): string => `${ROOT}/networks/${name}`;
@@ -24,7 +24,24 @@ const vniKey = (vni: number): string => `${ROOT}/vnis/${vni}`;
 
 const addressesOf = (e: Endpoint): string[] => [e.ipv4, e.ipv6].filter((a): a is string => a !== undefined);
 
-const parse = <T>(value: string): T => JSON.parse(value) as T;
+/**
+ * Parsed records by key and revision. Records are immutable once parsed, so an unchanged record
+ * is returned as the same object: listing 500 endpoints parses only the ones that changed, and
+ * per-record derivations (e.g. port forwards) can be memoised on the object.
+ */
+const MAX_PARSED = 100_000;
+
+const createParser = () => {
+  const parsed = new Map<string, { revision: string; record: unknown }>();
+  return <T>(v: StoredValue): T => {
+    const hit = parsed.get(v.key);
+    if (hit?.revision === v.revision) return hit.record as T;
+    const record = Object.freeze(JSON.parse(v.value)) as T;
+    if (parsed.size >= MAX_PARSED) parsed.clear(); // keys of deleted records are never looked up again
+    parsed.set(v.key, { revision: v.revision, record });
+    return record;
+  };
+};
 
 export interface StateRepository {
   listNetworks(): Promise<Network[]>;
@@ -50,17 +67,18 @@ export interface StateRepository {
  * so the composition root passes the host's name once it is known.
  */
 export const createRepository = (store: Store, lockName: () => string = () => 'host'): StateRepository => {
+  const parse = createParser();
   const listEndpoints = async (network?: string): Promise<Endpoint[]> =>
-    (await store.list(network === undefined ? `${ROOT}/endpoints/` : endpointsPrefix(network))).map((v) => parse<Endpoint>(v.value));
+    (await store.list(network === undefined ? `${ROOT}/endpoints/` : endpointsPrefix(network))).map((v) => parse<Endpoint>(v));
 
   const getNetwork = async (name: string): Promise<Network | undefined> => {
     const v = await store.get(networkKey(name));
-    return v === undefined ? undefined : parse<Network>(v.value);
+    return v === undefined ? undefined : parse<Network>(v);
   };
 
   return {
     store,
-    listNetworks: async () => (await store.list(`${ROOT}/networks/`)).map((v) => parse<Network>(v.value)),
+    listNetworks: async () => (await store.list(`${ROOT}/networks/`)).map((v) => parse<Network>(v)),
     getNetwork,
     requireNetwork: async (name) => {
       const n = await getNetwork(name);
