@@ -18,7 +18,7 @@ tmp=$(mktemp -d "/tmp/${PF_PREFIX}-tnet-cni-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 # The plugin as `tnet cni install` puts it; the harness adds its dir to CNI_PATH and uses
 # TNET_CNI_PLUGIN's basename ("tnet") as the plugin type.
-node dist/bin/tnet.js cni install --dir "$tmp/bin" >/dev/null
+node dist/bin/tnet.cjs cni install --dir "$tmp/bin" >/dev/null
 export TNET_CNI_PLUGIN="$tmp/bin/tnet"
 # The plugin runs inside the harness's host netns (the default host), state in the harness's
 # per-configuration data dir; the bridge and subnet the harness assigns are kept.

@@ -24,7 +24,7 @@ const REFERENCE_ADD_P50: Record<number, number> = { 1: 26, 100: 32, 500: 77 };
 
 const host = `${PREFIX}-host`;
 const stateDir = mkdtempSync(join(tmpdir(), 'tnet-bench-'));
-const cli = join(import.meta.dirname, '..', 'bin', 'tnet.js');
+const cli = join(import.meta.dirname, '..', 'bin', 'tnet.cjs');
 const made: string[] = [];
 
 const netns = (name: string): string => {

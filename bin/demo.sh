@@ -9,11 +9,11 @@ bash bin/setup.sh
 host=tnd-host outside=tnd-outside c1=tnd-c1 c2=tnd-c2
 state=$(mktemp -d /tmp/tnet-demo-XXXXXX)
 export TNET_STATE_DIR=$state TNET_HOST_NETNS=$host
-tnet() { echo "+ tnet $*" >&2; node dist/bin/tnet.js "$@"; }
+tnet() { echo "+ tnet $*" >&2; node dist/bin/tnet.cjs "$@"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 cleanup() {
-  node dist/bin/tnet.js rm --force demo >/dev/null 2>&1 || true
+  node dist/bin/tnet.cjs rm --force demo >/dev/null 2>&1 || true
   for ns in $c1 $c2 $outside $host; do ip netns del "$ns" 2>/dev/null || true; done
   rm -rf "$state"
 }
@@ -32,8 +32,8 @@ tnet connect demo --netns $c1
 tnet connect demo --netns $c2
 tnet ls
 
-ip1=$(node dist/bin/tnet.js inspect demo --json | node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8"));console.log(r[0].endpoints.find(e=>e.netns.endsWith("/'$c1'")).ipv4)')
-ip2=$(node dist/bin/tnet.js inspect demo --json | node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8"));console.log(r[0].endpoints.find(e=>e.netns.endsWith("/'$c2'")).ipv4)')
+ip1=$(node dist/bin/tnet.cjs inspect demo --json | node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8"));console.log(r[0].endpoints.find(e=>e.netns.endsWith("/'$c1'")).ipv4)')
+ip2=$(node dist/bin/tnet.cjs inspect demo --json | node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8"));console.log(r[0].endpoints.find(e=>e.netns.endsWith("/'$c2'")).ipv4)')
 
 step "Container $c1 ($ip1) pings container $c2 ($ip2)"
 ip netns exec $c1 ping -c 3 -i 0.2 "$ip2"

@@ -1,8 +1,8 @@
-/** The single-file plugin (bin/build-plugin.ts) behaves like the ES module one. */
+/** The single-file plugin and CLI (bin/build-plugin.ts) behave like the ES module ones. */
 import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundlePlugin } from '../../bin/build-plugin.js';
+import { bundle as bundleEntry } from '../../bin/build-plugin.js';
 import { execFile } from '../helpers/cni-plugin.js';
 import { createLabHost, type LabHost } from '../helpers/lab-host.js';
 import { makeStateDir } from '../helpers/state-dir.js';
@@ -16,7 +16,8 @@ beforeAll(() => {
   out = makeStateDir('bundle');
   symlinkSync(join(REPO, 'node_modules'), join(out.dir, 'node_modules')); // externals resolve from the bundle's place
   bundle = join(out.dir, 'tnet-cni.cjs');
-  bundlePlugin(bundle);
+  bundleEntry('bin/cni-main.ts', bundle);
+  bundleEntry('bin/cli-main.ts', join(out.dir, 'tnet.cjs'));
 });
 afterAll(() => {
   lab?.destroy();
@@ -39,5 +40,21 @@ describe('bundled plugin', () => {
     expect(JSON.parse(bad.stdout)).toMatchObject({ code: 4 });
     expect((await run('DEL', env, conf)).code).toBe(0);
     expect(lab.tnetLinks().filter((l) => l.startsWith('tnv'))).toEqual([]);
+  });
+});
+
+describe('bundled CLI', () => {
+  it('runs commands against the kernel and the store, with yargs loaded from node_modules', async () => {
+    const cli = (...args: string[]) =>
+      execFile('node', [join(out.dir, 'tnet.cjs'), ...args, '--host-netns', lab.ns, '--state-dir', lab.stateDir], { PATH: process.env['PATH'] ?? '' }, '');
+    const created = await cli('create', '--subnet', '10.85.0.0/24', 'cli');
+    expect(created.code, created.stderr).toBe(0);
+    const listed = JSON.parse((await cli('ls', '--json')).stdout) as Array<{ name: string }>;
+    expect(listed.find((n) => n.name === 'cli')).toMatchObject({ ipv4: { subnet: '10.85.0.0/24' } });
+    const bad = await cli('create', '--subnet', '10.0.0.300/24', 'bad');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/10\.0\.0\.300\/24/);
+    expect((await cli('rm', 'cli')).code).toBe(0);
+    expect(lab.tnetLinks().filter((l) => l.startsWith('tnbr-'))).toHaveLength(1); // only the plugin test's network
   });
 });
