@@ -6,9 +6,15 @@ cd "$(dirname "$0")/.."
 bash bin/setup.sh --test
 npx tsc -p tsconfig.test.json --noEmit
 report=$(mktemp /tmp/tnet-vitest-XXXXXX.json)
-trap 'rm -f "$report"' EXIT
+export TNET_TEST_LEAK_REPORT
+TNET_TEST_LEAK_REPORT=$(mktemp /tmp/tnet-leaks-XXXXXX)
+trap 'rm -f "$report" "$TNET_TEST_LEAK_REPORT"' EXIT
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?
+if [ -s "$TNET_TEST_LEAK_REPORT" ]; then
+  echo "FAILED: $(cat "$TNET_TEST_LEAK_REPORT")" >&2
+  status=1
+fi
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);

@@ -5,7 +5,7 @@
  * fails the run after it has been removed. TNET_TEST_LEAK_CHECK=0 turns this off for runs that
  * share the machine with other runs (their namespaces would look like our leaks).
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { delNetns, listTestNetns } from './netns.js';
@@ -34,6 +34,10 @@ export function teardown(): void {
   for (const d of dirs) rmSync(join(tmpdir(), d), { recursive: true, force: true });
   const root = rootNamespaceObjects();
   if (netns.length > 0 || dirs.length > 0 || root.length > 0) {
-    throw new Error(`tests leaked: netns [${netns.join(', ')}], state dirs [${dirs.join(', ')}], in the root namespace [${root.join(', ')}]`);
+    const report = `tests leaked: netns [${netns.join(', ')}], state dirs [${dirs.join(', ')}], in the root namespace [${root.join(', ')}]`;
+    // vitest only logs an error thrown here and still exits 0: bin/test.sh fails the run on this file.
+    const reportFile = process.env['TNET_TEST_LEAK_REPORT'];
+    if (reportFile !== undefined) writeFileSync(reportFile, report);
+    throw new Error(report);
   }
 }

@@ -17,3 +17,12 @@ export const inNetns = (ns: string, cmd: string, ...args: string[]): string => s
 /** True when a single ping from ns to addr gets an answer within ~1 s. */
 export const pings = (ns: string, addr: string): boolean =>
   tryRun('ip', 'netns', 'exec', ns, 'ping', '-c', '1', '-W', '1', addr).status === 0;
+
+/**
+ * True when a ping answers within a few tries: right after a path is programmed, the first
+ * packets may wait on neighbour resolution (on a loaded machine, past ping's one-second wait).
+ */
+export const pingsWithin = (ns: string, addr: string, tries = 5): boolean => {
+  for (let i = 0; i < tries; i++) if (pings(ns, addr)) return true;
+  return false;
+};
