@@ -5,8 +5,13 @@
  *    runs through the lab's host shell (the real CLI code in a warm process), so node's ~0.5 s
  *    cold start is not counted; the prober's ARP retransmit time is lowered to 10 ms so the
  *    figure is tnet's propagation, not the kernel's 1 s ARP retry.
- *  - throughput: iperf3 TCP between a container on h1 and one on h3 over the overlay, and between
- *    the h1 and h3 host namespaces over the plain underlay veths, interleaved in the same run.
+ *  - throughput: iperf3 TCP between a container on h1 and one on h3 over the overlay, between two
+ *    container-like namespaces on h1 and h3 joined by a hand-built VXLAN (vxlan device per host,
+ *    static FDB, bridge + veth, container MTU 1450: what the overlay should come close to), and
+ *    between the h1 and h3 host namespaces over the plain underlay veths; interleaved round-robin
+ *    in the same run, p50 over TNET_BENCH_IPERF_REPS, printed beside the reference anchors.
+ *    The hand-built VXLAN is built here with `ip`/`bridge` (a benchmark may shell out; lib/ may
+ *    not), every name carries the bench's prefix, and it is removed at the end even on failure.
  * Run: node dist/bench/overlay-bench.js   (as root, after bin/setup.sh --test)
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -14,16 +19,13 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { createNetnsLab, run } from '../lab/netns-lab.js';
 import { hostAddress } from '../lab/topology.js';
+import { printTable, quantile, runBench } from './report.js';
 
 const trials = Number(process.env['TNET_BENCH_TRIALS'] ?? '50');
 const seconds = Number(process.env['TNET_BENCH_IPERF_SECONDS'] ?? '5');
 const reps = Number(process.env['TNET_BENCH_IPERF_REPS'] ?? '3');
-const lab = createNetnsLab({ prefix: 'tnob' });
-
-const quantile = (xs: number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(s.length * q) - 1)] ?? NaN;
-};
+const PREFIX = 'tnob';
+const lab = createNetnsLab({ prefix: PREFIX });
 
 const ok = async (host: string, ...args: string[]): Promise<string> => {
   const r = await lab.tnet(host, args);
@@ -79,7 +81,7 @@ const iperf = (serverNs: string, clientNs: string, ip: string): number => {
   const server = spawn('ip', ['netns', 'exec', serverNs, 'iperf3', '-s', '-1', '-p', '5299'], { stdio: 'ignore' });
   try {
     spawnSync('sleep', ['0.3']);
-    const r = spawnSync('ip', ['netns', 'exec', clientNs, 'iperf3', '-c', ip, '-p', '5299', '-t', String(seconds), '-J'], { encoding: 'utf8' });
+    const r = spawnSync('ip', ['netns', 'exec', clientNs, 'iperf3', '-c', ip, '-p', '5299', '-t', String(seconds), '-J'], { encoding: 'utf8', timeout: (seconds + 20) * 1000 });
     const bps = (JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number } } }).end?.sum_received?.bits_per_second;
     return (bps ?? NaN) / 1e9;
   } finally {
@@ -87,17 +89,89 @@ const iperf = (serverNs: string, clientNs: string, ip: string): number => {
   }
 };
 
+const must = async (argv: readonly string[]): Promise<void> => {
+  const r = await run(argv);
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} failed (${r.code}): ${r.err.trim()}`);
+};
+
+/**
+ * The hand-built VXLAN between h1 and h3, as an operator would set it up without tnet: on each
+ * host a vxlan device (VNI 4242, dstport 4789, no learning) with a static all-zeros FDB entry to
+ * the other host's VTEP, a bridge, and a veth into a container-like namespace with MTU 1450 on
+ * 10.91.0.0/24. Every namespace and device name starts with the bench's prefix.
+ */
+const HAND_VNI = '4242';
+const HAND_SUBNET = '10.91.0';
+const handHosts = [{ host: 'h1', index: 1, peer: 3 }, { host: 'h3', index: 3, peer: 1 }] as const;
+const handNetns = (host: string): string => `${PREFIX}-hv-${host}`;
+const handAddress = (index: number): string => `${HAND_SUBNET}.${index}`;
+const HAND_VX = `${PREFIX}vx`;
+const HAND_BR = `${PREFIX}br`;
+const HAND_VETH = `${PREFIX}ve`;
+
+const removeHandVxlan = async (): Promise<void> => {
+  // Each step on its own: a half-built setup is still taken down.
+  for (const { host } of handHosts) {
+    await run(['ip', 'netns', 'del', handNetns(host)]);
+    let hostNs: string;
+    try {
+      hostNs = lab.hostNetns(host);
+    } catch {
+      continue; // the lab is already gone, and the devices with it
+    }
+    for (const dev of [HAND_VETH, HAND_VX, HAND_BR]) await run(['ip', '-n', hostNs, 'link', 'del', dev]);
+  }
+};
+
+const buildHandVxlan = async (): Promise<string[]> => {
+  await removeHandVxlan();
+  const nss: string[] = [];
+  for (const { host, index, peer } of handHosts) {
+    const hostNs = lab.hostNetns(host);
+    const ns = handNetns(host);
+    const ip = (...a: string[]): Promise<void> => must(['ip', '-n', hostNs, ...a]);
+    await must(['ip', 'netns', 'add', ns]);
+    await must(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    await ip('link', 'add', HAND_VX, 'type', 'vxlan', 'id', HAND_VNI, 'local', hostAddress(index), 'dstport', '4789', 'nolearning');
+    await must(['bridge', '-n', hostNs, 'fdb', 'append', '00:00:00:00:00:00', 'dev', HAND_VX, 'dst', hostAddress(peer)]);
+    await ip('link', 'add', HAND_BR, 'type', 'bridge');
+    await ip('link', 'set', HAND_VX, 'master', HAND_BR, 'up');
+    await ip('link', 'add', HAND_VETH, 'mtu', '1450', 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', '1450', 'netns', ns);
+    await ip('link', 'set', HAND_VETH, 'master', HAND_BR, 'up');
+    await ip('link', 'set', HAND_BR, 'up');
+    await must(['ip', '-n', ns, 'addr', 'add', `${handAddress(index)}/24`, 'dev', 'eth0']);
+    await must(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
+    nss.push(ns);
+  }
+  // A first ping resolves ARP across the tunnel (flooded via the all-zeros FDB entry).
+  const [a] = nss;
+  const r = await run(['ip', 'netns', 'exec', a ?? '', 'ping', '-n', '-q', '-c', '3', '-i', '0.2', '-W', '1', handAddress(3)]);
+  if (r.code !== 0) throw new Error(`hand-built VXLAN: h1 cannot ping ${handAddress(3)}: ${r.out}${r.err}`);
+  return nss;
+};
+
+/** The reference figures (../shared/bench-anchors/RESULTS-reference.txt), for the table. */
+const ANCHORS: Record<string, string> = { overlay: '-', 'hand-vxlan': '12.72 (vxlan-1450)', underlay: '16.82 (veth)' };
+
 const throughput = async (): Promise<Record<string, number[]>> => {
   const a = await lab.addContainer('h1', 'ia');
   const c = await lab.addContainer('h3', 'ic');
   await ok('h1', 'connect', 'bench', '--netns', a, '--ip', '10.90.0.200');
   await ok('h3', 'connect', 'bench', '--netns', c, '--ip', '10.90.0.201');
-  const out: Record<string, number[]> = { overlay: [], underlay: [] };
-  for (let r = 0; r < reps; r++) {
-    out['overlay']?.push(iperf(c, a, '10.90.0.201'));
-    out['underlay']?.push(iperf(lab.hostNetns('h3'), lab.hostNetns('h1'), hostAddress(3)));
+  const [ha, hc] = await buildHandVxlan();
+  try {
+    const cases: Array<[string, () => number]> = [
+      ['overlay', () => iperf(c, a, '10.90.0.201')],
+      ['hand-vxlan', () => iperf(hc ?? '', ha ?? '', handAddress(3))],
+      ['underlay', () => iperf(lab.hostNetns('h3'), lab.hostNetns('h1'), hostAddress(3))],
+    ];
+    const out: Record<string, number[]> = Object.fromEntries(cases.map(([n]) => [n, []]));
+    // Round-robin: each rep runs every case once, so drift in the machine's load hits all alike.
+    for (let r = 0; r < reps; r++) for (const [name, f] of cases) out[name]?.push(f());
+    return out;
+  } finally {
+    await removeHandVxlan();
   }
-  return out;
 };
 
 const main = async (): Promise<void> => {
@@ -113,14 +187,15 @@ const main = async (): Promise<void> => {
     return;
   }
   const tp = await throughput();
+  const f = (x: number): string => x.toFixed(2);
+  console.log(`\nthroughput, iperf3 TCP ${seconds} s, ${reps} reps round-robin (Gbit/s):`);
+  printTable(['case', 'p50', 'min', 'max', 'reps', 'anchor p50'], Object.entries(tp).map(([name, xs]) =>
+    [name, f(quantile(xs, 0.5)), f(Math.min(...xs)), f(Math.max(...xs)), String(xs.length), ANCHORS[name] ?? '-']));
   for (const [name, xs] of Object.entries(tp)) {
-    console.log(`RESULT overlay throughput ${name} gbps_p50=${quantile(xs, 0.5).toFixed(2)} gbps_min=${Math.min(...xs).toFixed(2)} gbps_max=${Math.max(...xs).toFixed(2)} reps=${xs.length}`);
+    console.log(`RESULT overlay throughput ${name} gbps_p50=${f(quantile(xs, 0.5))} gbps_min=${f(Math.min(...xs))} gbps_max=${f(Math.max(...xs))} reps=${xs.length}`);
   }
 };
 
-main()
-  .catch((e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  })
-  .finally(() => lab.close());
+runBench(main, () => {
+  void removeHandVxlan().finally(() => lab.close());
+});

@@ -16,9 +16,10 @@ export const clusterView = async (ctx: ServiceContext): Promise<ClusterView> => 
   const others = (hosts: readonly HostIdentity[]): Map<string, string> =>
     new Map(hosts.filter((h) => h.name !== self?.name).map((h) => [h.name, h.vtep]));
   const base = self === undefined ? {} : { self };
-  const peers = await registry.staticPeers();
+  // All three reads at once: with a shared store each is a round trip, and a scoped pass (connect)
+  // waits for the view; the host list is simply unused when static peers are configured.
+  const [peers, hosts, alive] = await Promise.all([registry.staticPeers(), registry.list(), registry.alive()]);
   if (peers !== undefined) return { ...base, peers: others(peers), mode: 'static' };
-  const [hosts, alive] = await Promise.all([registry.list(), registry.alive()]);
   return { ...base, peers: others(hosts.filter((h) => alive.has(h.name))), mode: 'store' };
 };
 

@@ -10,7 +10,7 @@ import type { Endpoint, EndpointOwner, EndpointRequest, IpFamily, Network } from
 import type { ServiceContext } from './context.js';
 import { requireSelf } from './cluster.js';
 import { checkPorts, releasedForwards } from './ports.js';
-import { removalScope, syncHost } from './sync.js';
+import { loadHostRecords, removalScope, syncHost } from './sync.js';
 
 /** Opens the namespace to prove it exists and to learn its canonical path. */
 const resolveNetns = (ctx: ServiceContext, network: Network, ref: string): string => {
@@ -42,10 +42,13 @@ const allocate = (network: Network, family: IpFamily, peers: readonly Endpoint[]
 };
 
 export const connectLocked = async (ctx: ServiceContext, request: EndpointRequest, owner: EndpointOwner): Promise<Endpoint> => {
-  const network = await ctx.repo.requireNetwork(request.network);
+  // Everything the pass below needs, read once and at once (each read is a round trip to a shared
+  // store); the host lock keeps this host's records from changing underneath.
+  const records = await loadHostRecords(ctx);
+  const network = records.networks.find((n) => n.name === request.network) ?? (await ctx.repo.requireNetwork(request.network));
   validateEndpointAgainstNetwork(request, network);
   const netns = resolveNetns(ctx, network, request.netns);
-  const all = await ctx.repo.listEndpoints();
+  const all = records.endpoints;
   const peers = all.filter((e) => e.network === network.name);
   const already = peers.find((e) => e.netns === netns);
   if (already) {
@@ -77,9 +80,11 @@ export const connectLocked = async (ctx: ServiceContext, request: EndpointReques
       ...(self === undefined ? {} : { host: self.name }),
     };
   };
-  const endpoint = await recordWithRetry(ctx, build, (e) => checkPorts(ctx, network, e), peers, request);
+  const { endpoint, retried } = await recordWithRetry(ctx, build, (e) => checkPorts(ctx, network, e), peers, request);
   try {
-    await syncHost(ctx, { scope: { endpoints: new Set([id]) } });
+    // After a lost race for an address the list is stale (another host added an endpoint): re-read.
+    const after = retried ? undefined : { ...records, endpoints: [...all, endpoint] };
+    await syncHost(ctx, { scope: { endpoints: new Set([id]) } }, after);
   } catch (e) {
     await ctx.repo.removeEndpoint(endpoint);
     throw e;
@@ -99,14 +104,14 @@ const recordWithRetry = async (
   check: (endpoint: Endpoint) => Promise<void>,
   first: readonly Endpoint[],
   request: EndpointRequest,
-): Promise<Endpoint> => {
+): Promise<{ endpoint: Endpoint; retried: boolean }> => {
   let taken = first;
   for (let attempt = 1; ; attempt++) {
     const endpoint = build(taken);
     await check(endpoint);
     try {
       await ctx.repo.addEndpoint(endpoint);
-      return endpoint;
+      return { endpoint, retried: attempt > 1 };
     } catch (e) {
       const fixed = request.ipv4 !== undefined || request.ipv6 !== undefined;
       if (!isTnetError(e, 'conflict') || fixed || attempt >= RECORD_ATTEMPTS) throw e;
@@ -132,7 +137,9 @@ export const findEndpoint = async (ctx: ServiceContext, networkName: string, net
 export const disconnectLocked = async (ctx: ServiceContext, endpoint: Endpoint): Promise<void> => {
   const released = await releasedForwards(ctx, [endpoint]);
   await ctx.repo.removeEndpoint(endpoint);
-  await syncHost(ctx, { scope: await removalScope(ctx, [await ctx.repo.requireNetwork(endpoint.network)], [endpoint]), released });
+  const records = await loadHostRecords(ctx);
+  const network = records.networks.find((n) => n.name === endpoint.network) ?? (await ctx.repo.requireNetwork(endpoint.network));
+  await syncHost(ctx, { scope: await removalScope(ctx, [network], [endpoint], records.cluster), released }, records);
 };
 
 export const disconnect = (ctx: ServiceContext, networkName: string, netnsRef: string): Promise<Endpoint> =>

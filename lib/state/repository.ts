@@ -64,9 +64,14 @@ export interface StateRepository {
 
 /**
  * lockName: the name of the host lock. With a shared store every host must lock only itself,
- * so the composition root passes the host's name once it is known.
+ * so the composition root passes the host's name once it is known. lock: how the host lock is
+ * taken (the store's own lock unless the composition root picks a local one).
  */
-export const createRepository = (store: Store, lockName: () => string = () => 'host'): StateRepository => {
+export const createRepository = (
+  store: Store,
+  lockName: () => string = () => 'host',
+  lock: <T>(name: string, fn: () => Promise<T>) => Promise<T> = (name, fn) => store.withLock(name, fn),
+): StateRepository => {
   const parse = createParser();
   const listEndpoints = async (network?: string): Promise<Endpoint[]> =>
     (await store.list(network === undefined ? `${ROOT}/endpoints/` : endpointsPrefix(network))).map((v) => parse<Endpoint>(v));
@@ -139,6 +144,6 @@ export const createRepository = (store: Store, lockName: () => string = () => 'h
       if (!ok) throw new TnetError('notFound', `endpoint for ${endpoint.netns} on network ${endpoint.network} is no longer recorded`, { target: endpoint.netns });
     },
 
-    withHostLock: (fn) => store.withLock(lockName(), fn),
+    withHostLock: (fn) => lock(lockName(), fn),
   };
 };
