@@ -17,8 +17,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { createNetnsLab, run } from '../lab/netns-lab.js';
-import { hostAddress } from '../lab/topology.js';
+import { createNetnsLab, run } from '../scenarios/lab/netns-lab.js';
+import { hostAddress } from '../scenarios/lab/topology.js';
 import { printTable, quantile, runBench } from './report.js';
 
 const trials = Number(process.env['TNET_BENCH_TRIALS'] ?? '50');

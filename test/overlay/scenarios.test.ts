@@ -6,9 +6,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createNetnsLab } from '../../lab/netns-lab.js';
-import { runScenario } from '../../lab/runner.js';
-import { parseScenario } from '../../lab/scenario.js';
+import { createNetnsLab } from '../../scenarios/lab/netns-lab.js';
+import { runScenario } from '../../scenarios/lab/runner.js';
+import { parseScenario } from '../../scenarios/lab/scenario.js';
 
 const DIR = join(import.meta.dirname, '../../scenarios');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.scn')).sort();

@@ -1,6 +1,6 @@
 /**
  * The Vagrantfile cannot boot here (no hypervisor, no box download), so it is checked two ways:
- * its addressing and units must match the lab's (lab/topology.ts), and `vagrant validate -p`
+ * its addressing and units must match the lab's (scenarios/lab/topology.ts), and `vagrant validate -p`
  * must accept it when Debian's vagrant is installed (bin/setup.sh --test installs it).
  */
 import { spawnSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, UNDERLAY_PREFIX, hostAddress } from '../../lab/topology.js';
+import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, UNDERLAY_PREFIX, hostAddress } from '../../scenarios/lab/topology.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const text = readFileSync(join(ROOT, 'Vagrantfile'), 'utf8');

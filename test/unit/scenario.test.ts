@@ -1,7 +1,7 @@
-/** The scenario grammar (lab/scenario.ts): pure parsing of the port checks and the serve step. */
+/** The scenario grammar (scenarios/lab/scenario.ts): pure parsing of the port checks and the serve step. */
 import { describe, expect, test } from 'vitest';
-import { answerSays } from '../../lab/echo.js';
-import { parseScenario } from '../../lab/scenario.js';
+import { answerSays } from '../../scenarios/lab/echo.js';
+import { parseScenario } from '../../scenarios/lab/scenario.js';
 
 const parse = (body: string): ReturnType<typeof parseScenario>['steps'] => parseScenario(`scenario t\n${body}\n`, 't.scn').steps;
 const one = (line: string): unknown => {

@@ -1,5 +1,5 @@
 /**
- * Runs scenario files by hand: `node dist/lab/cli.js [--backend netns|vagrant] scenarios/*.scn`.
+ * Runs scenario files by hand: `node dist/scenarios/lab/cli.js [--backend netns|vagrant] scenarios/*.scn`.
  * The netns backend builds the lab on this machine (root needed); the vagrant backend runs each
  * step on the machines of the Vagrantfile through `vagrant ssh`.
  */

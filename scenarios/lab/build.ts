@@ -4,7 +4,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root, whether this file runs from lab/ (vitest) or dist/lab/ (compiled). */
+/** The repository root, whether this file runs from scenarios/lab/ (vitest) or dist/scenarios/lab/ (compiled). */
 export const repoRoot = (): string => {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
@@ -24,8 +24,8 @@ export const compiled = (rel: string): string => resolve(repoRoot(), 'dist', rel
 
 export const ensureBuilt = (): void => {
   const root = repoRoot();
-  const marker = compiled('lab/host-shell.js');
-  const sources = Math.max(...['lib', 'lab', 'bin'].map((d) => newest(join(root, d))));
+  const marker = compiled('scenarios/lab/host-shell.js');
+  const sources = Math.max(...['lib', 'scenarios', 'bin'].map((d) => newest(join(root, d))));
   if (existsSync(marker) && statSync(marker).mtimeMs >= sources) return;
   execFileSync(join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
 };

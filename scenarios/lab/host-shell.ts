@@ -6,7 +6,7 @@
  * code path is the real CLI (runCli), store and kernel included.
  */
 import { createInterface } from 'node:readline';
-import { runCli } from '../lib/cli/main.js';
+import { runCli } from '../../lib/cli/main.js';
 
 const lines = createInterface({ input: process.stdin });
 for await (const line of lines) {

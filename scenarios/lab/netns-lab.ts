@@ -109,7 +109,7 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
       '--lease-ttl', String(o.leaseTtl ?? 2), '--resync', String(o.resync ?? 5)], { env: env(h), log: log(h, 'agent') });
 
   const tnetIn = async (h: LabHost, args: readonly string[]): Promise<CommandResult> => {
-    h.shell ??= new HostShell(startProc(['ip', 'netns', 'exec', h.ns, process.execPath, compiled('lab/host-shell.js')], {
+    h.shell ??= new HostShell(startProc(['ip', 'netns', 'exec', h.ns, process.execPath, compiled('scenarios/lab/host-shell.js')], {
       env: env(h), log: log(h, 'shell'), stdin: 'pipe', stdout: 'pipe',
     }));
     return h.shell.run(args);

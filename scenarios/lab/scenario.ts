@@ -1,6 +1,6 @@
 /**
  * Scenario files (scenarios/*.scn): a header, then steps and checks, one per line. Pure parsing;
- * lab/runner.ts executes them on a Backend. Grammar (# starts a comment):
+ * runner.ts executes them on a Backend. Grammar (# starts a comment):
  *   scenario TITLE            hosts N            store etcd|local       skip REASON
  *   container NAME on HOST                       a fresh namespace on HOST
  *   on HOST tnet ARGS…                           must succeed
