@@ -22,14 +22,15 @@ if ! node -e "const [a,b]=process.versions.node.split('.').map(Number); process.
   exit 1
 fi
 
-# Runtime: libnftables (through koffi). Tests and the demo: iproute2 and nftables to look at what
-# tnet did, ping to show traffic.
-packages=(libnftables1 iproute2 iputils-ping nftables)
+# Runtime: libnftables (through koffi); socat, through which the installed CNI plugin hands its
+# calls to `tnet cni serve`. Tests and the demo: iproute2 and nftables to look at what tnet did,
+# ping to show traffic.
+packages=(libnftables1 socat iproute2 iputils-ping nftables)
 if [ "${1:-}" = "--test" ]; then
   # etcd-server: the store tests and the overlay lab (a 3-member cluster in namespaces);
   # iperf3: the overlay bench; vagrant: `vagrant validate -p` of the Vagrantfile (~14 MB of
   # Ruby, no hypervisor: nothing is booted). iproute2 already brings `bridge` for FDB checks.
-  packages+=(socat etcd-server iperf3 vagrant)
+  packages+=(etcd-server iperf3 vagrant)
   # CNI tests: real runtimes (Podman with runc: crun refuses this machine's hybrid cgroups;
   # containerd's ctr), a busybox that runs in any rootfs, and the reference plugins to chain with.
   packages+=(podman runc busybox-static containerd containernetworking-plugins)

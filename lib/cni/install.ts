@@ -14,14 +14,39 @@ import type { CniVersion } from './versions.js';
  */
 export const DEFAULT_CONFLIST_VERSION: CniVersion = '1.0.0';
 
+/**
+ * How long the wrapper waits for the server's reply: far beyond any call's own lock timeouts, so
+ * a slow call is not started a second time by the fallback.
+ */
+const SERVER_REPLY_TIMEOUT_SECONDS = 600;
+
 /** Quotes for a POSIX shell: 'it'\''s'. */
 const shellQuote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
 
-export const pluginWrapper = (nodePath: string, pluginScript: string): string =>
+/**
+ * The wrapper first offers the call to `tnet cni serve` on `socket` (lib/cni/wire.ts), so a warm
+ * process does the work and node does not start per call; with no server listening, or no socat
+ * to reach it, it runs the plugin itself. The config is read once, as both paths need it.
+ */
+export const pluginWrapper = (nodePath: string, pluginScript: string, socket: string): string =>
   [
     '#!/bin/sh',
     '# tnet CNI plugin (written by `tnet cni install`); runtimes exec this with CNI_* set.',
-    `exec ${shellQuote(nodePath)} ${shellQuote(pluginScript)} "$@"`,
+    'conf=$(cat)',
+    `sock=${shellQuote(socket)}`,
+    'if [ -S "$sock" ] && command -v socat >/dev/null 2>&1; then',
+    `  reply=$({ env -0; printf '\\0%s' "$conf"; } | socat -t ${SERVER_REPLY_TIMEOUT_SECONDS} - "UNIX-CONNECT:$sock" 2>/dev/null)`,
+    '  code=${reply%%[!0-9]*}',
+    '  if [ -n "$code" ]; then',
+    '    out=${reply#"$code"}',
+    '    out=${out#?}',
+    "    [ -z \"$out\" ] || printf '%s\\n' \"$out\"",
+    '    exit "$code"',
+    '  fi',
+    'fi',
+    `exec ${shellQuote(nodePath)} ${shellQuote(pluginScript)} "$@" <<EOF`,
+    '$conf',
+    'EOF',
     '',
   ].join('\n');
 

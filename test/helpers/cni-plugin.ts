@@ -3,7 +3,7 @@
  * wrapper named `tnet` in a bin dir (what `tnet cni install` writes), for tests that make many
  * plugin processes race or hand the plugin to a real container runtime.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pluginWrapper } from '../../lib/cni/install.js';
@@ -24,7 +24,19 @@ export interface CniPlugin {
   call(command: string, env: Record<string, string>, conf: unknown): Promise<Exec & { readonly json: unknown }>;
   /** Runs the CLI (`node tnet.js ...args`). */
   tnet(...args: string[]): Promise<Exec>;
+  /** Starts `tnet cni serve` on the wrapper's socket; until it stops, calls go through it. */
+  serve(): Promise<CniServer>;
   remove(): void;
+}
+
+export interface CniServer {
+  readonly socket: string;
+  /** What the server logged so far (one line per call). */
+  log(): string;
+  /** SIGTERM by PID; resolves with the exit code. */
+  stop(): Promise<number>;
+  /** SIGKILL by PID, leaving its socket file behind as a crash would. */
+  kill(): Promise<void>;
 }
 
 export const execFile = (cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<Exec> =>
@@ -39,14 +51,35 @@ export const execFile = (cmd: string, args: readonly string[], env: NodeJS.Proce
     child.stdin.end(stdin);
   });
 
+const startServer = (cli: string, socket: string, running: Set<ChildProcess>): Promise<CniServer> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, 'cni', 'serve', '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    let log = '';
+    const exited = new Promise<number>((done) => child.once('exit', (code, signal) => done(code ?? (signal === null ? -1 : 128))));
+    const stopWith = async (signal: NodeJS.Signals): Promise<number> => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    };
+    child.stderr.on('data', (d: Buffer) => {
+      log += d.toString();
+      if (log.includes('tnet cni serve: listening on')) resolve({ socket, log: () => log, stop: () => stopWith('SIGTERM'), kill: async () => void (await stopWith('SIGKILL')) });
+    });
+    void exited.then((code) => reject(new Error(`tnet cni serve exited with ${code} before listening: ${log}`)));
+  });
+
 export const buildCniPlugin = (): CniPlugin => {
   const tree = transpileTree('cnibuild', ['lib', 'bin']);
   const binDir = join(tree.dir, 'cni-bin');
   mkdirSync(binDir);
   const plugin = join(binDir, 'tnet');
-  writeFileSync(plugin, pluginWrapper(process.execPath, join(tree.dir, 'bin/tnet-cni.js')));
+  // A space in the socket's path checks the wrapper's quoting. No server listens until serve().
+  const socket = join(tree.dir, 'run dir', 'cni.sock');
+  writeFileSync(plugin, pluginWrapper(process.execPath, join(tree.dir, 'bin/tnet-cni.js'), socket));
   chmodSync(plugin, 0o755);
   const cli = join(tree.dir, 'bin/tnet.js');
+  const servers = new Set<ChildProcess>();
   const base = { PATH: process.env['PATH'] ?? '/usr/bin:/bin' };
   return {
     binDir,
@@ -63,6 +96,11 @@ export const buildCniPlugin = (): CniPlugin => {
       return { ...r, json };
     },
     tnet: (...args) => execFile(process.execPath, [cli, ...args], base),
-    remove: tree.remove,
+    serve: () => startServer(cli, socket, servers),
+    remove: () => {
+      // A test that failed half-way may not have stopped its server.
+      for (const child of servers) child.kill('SIGKILL');
+      tree.remove();
+    },
   };
 };

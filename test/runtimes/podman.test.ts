@@ -97,4 +97,20 @@ describe.skipIf(missing.length > 0)(loudSkip('Podman', missing), () => {
     expect(get()).not.toContain('hello-from-tnet');
     expect(JSON.parse(await lab.ok('inspect', NET))[0].endpoints).toEqual([]);
   }, 120_000);
+
+  it('with `tnet cni serve` running, Podman\'s ADD and DEL go through the server', async () => {
+    const server = await plugin.serve();
+    try {
+      const id = await podman('run', '-d', '--name', 'warm', '--network', NET, IMAGE, 'sleep', '1000');
+      const ip = await podman('inspect', 'warm', '--format', `{{.NetworkSettings.Networks.${NET}.IPAddress}}`);
+      expect(await podman('exec', 'warm', 'ping', '-c', '1', '-W', '2', '10.81.0.1')).toMatch(/1 packets received/);
+      expect(JSON.parse(await lab.ok('inspect', NET))[0].endpoints.map((e: { ipv4?: string }) => e.ipv4)).toEqual([ip]);
+      await podman('rm', '-f', '-t', '0', 'warm');
+      expect(server.log()).toMatch(new RegExp(`ADD ${id} eth0: exit 0`));
+      expect(server.log()).toMatch(new RegExp(`DEL ${id} eth0: exit 0`));
+      expect(JSON.parse(await lab.ok('inspect', NET))[0].endpoints).toEqual([]);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  }, 120_000);
 });

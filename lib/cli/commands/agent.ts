@@ -1,5 +1,6 @@
 import { runAgent } from '../../service/agent.js';
 import type { CliCommand } from '../command.js';
+import { runUntilStopped } from '../until-stopped.js';
 
 export const agentCommand: CliCommand = {
   command: 'agent',
@@ -10,23 +11,16 @@ export const agentCommand: CliCommand = {
       .option('resync', { type: 'number', default: 30, describe: 'Seconds between full passes (drift repair, missed events)' }),
   run: async (args, env) => {
     const { ctx } = await env.app();
-    const stop = new AbortController();
-    const onSignal = (sig: string): void => {
-      env.io.err(`tnet agent: ${sig}, stopping`);
-      stop.abort();
-    };
-    const handlers = { SIGTERM: () => onSignal('SIGTERM'), SIGINT: () => onSignal('SIGINT') };
-    for (const [sig, h] of Object.entries(handlers)) process.on(sig, h);
-    try {
-      await runAgent(ctx, {
-        leaseTtlSeconds: Number(args['lease-ttl']),
-        resyncMs: Number(args['resync']) * 1000,
-        log: (line) => env.io.err(`${new Date().toISOString()} ${line}`),
-        signal: stop.signal,
-      });
-    } finally {
-      for (const [sig, h] of Object.entries(handlers)) process.off(sig, h);
-    }
+    await runUntilStopped(
+      (signal) =>
+        runAgent(ctx, {
+          leaseTtlSeconds: Number(args['lease-ttl']),
+          resyncMs: Number(args['resync']) * 1000,
+          log: (line) => env.io.err(`${new Date().toISOString()} ${line}`),
+          signal,
+        }),
+      (name) => env.io.err(`tnet agent: ${name}, stopping`),
+    );
     return 0;
   },
 };

@@ -2,6 +2,7 @@
  * `tnet cni install [--dir /opt/cni/bin]`: puts the plugin where runtimes look.
  * `tnet cni conflist NET`: prints a conflist for a network (save it in /etc/cni/net.d or
  * Podman's network_config_dir).
+ * `tnet cni serve`: does the installed plugin's calls in one warm process (lib/cni/serve.ts).
  */
 import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -9,10 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_STATE_DIR } from '../../app.js';
 import { conflistFor, pluginWrapper } from '../../cni/install.js';
 import { PLUGIN_TYPE } from '../../cni/netconf.js';
+import { serveCni } from '../../cni/serve.js';
 import { isSupportedVersion, SUPPORTED_VERSIONS } from '../../cni/versions.js';
+import { DEFAULT_CNI_SOCKET } from '../../cni/wire.js';
 import { TnetError } from '../../errors.js';
 import { optionalString } from '../args.js';
 import { printJson, type CliCommand } from '../command.js';
+import { runUntilStopped } from '../until-stopped.js';
 
 export const DEFAULT_CNI_BIN_DIR = '/opt/cni/bin';
 
@@ -25,12 +29,12 @@ const bundledPlugin = (): string => {
   return existsSync(bundle) ? bundle : fileURLToPath(new URL('../../../bin/tnet-cni.js', import.meta.url));
 };
 
-const install = (dir: string, plugin: string): string => {
+const install = (dir: string, plugin: string, socket: string): string => {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const target = join(dir, PLUGIN_TYPE);
   const tmp = `${target}.tmp-${process.pid}`;
   // Written aside and renamed: a runtime exec'ing the plugin meanwhile sees the old or the new one.
-  writeFileSync(tmp, pluginWrapper(process.execPath, resolve(plugin)));
+  writeFileSync(tmp, pluginWrapper(process.execPath, resolve(plugin), resolve(socket)));
   chmodSync(tmp, 0o755);
   renameSync(tmp, target);
   return target;
@@ -41,16 +45,27 @@ export const cniCommand: CliCommand = {
   describe: 'CNI plugin: install it for container runtimes, or print a conflist for a network',
   builder: (y) =>
     y
-      .positional('action', { choices: ['install', 'conflist'] as const, describe: 'install: write the plugin; conflist: print one for NETWORK' })
+      .positional('action', {
+        choices: ['install', 'conflist', 'serve'] as const,
+        describe: 'install: write the plugin; conflist: print one for NETWORK; serve: do the plugin\'s calls in this process (foreground, stops on SIGTERM/SIGINT)',
+      })
       .positional('network', { type: 'string', describe: 'Network for conflist' })
       .option('dir', { type: 'string', default: DEFAULT_CNI_BIN_DIR, describe: 'install: directory runtimes search for plugins' })
       .option('plugin', { type: 'string', describe: 'install: the compiled plugin to run (default: the one of this tnet)' })
+      .option('socket', { type: 'string', default: DEFAULT_CNI_SOCKET, describe: 'install, serve: where `tnet cni serve` listens and the plugin looks for it' })
       .option('cni-version', { type: 'string', describe: `conflist: cniVersion to write (${SUPPORTED_VERSIONS.join(', ')})` })
       .example('$0 cni install', `write ${DEFAULT_CNI_BIN_DIR}/tnet`)
-      .example('$0 cni conflist web > /etc/cni/net.d/web.conflist', 'let runtimes attach containers to network web'),
+      .example('$0 cni conflist web > /etc/cni/net.d/web.conflist', 'let runtimes attach containers to network web')
+      .example('$0 cni serve', 'make every plugin call skip starting node (needs socat)'),
   run: async (args, env) => {
+    if (args['action'] === 'serve') {
+      const socketPath = resolve(String(args['socket']));
+      const log = (line: string): void => env.io.err(`${new Date().toISOString()} ${line}`);
+      await runUntilStopped((signal) => serveCni({ socketPath, signal, log }));
+      return 0;
+    }
     if (args['action'] === 'install') {
-      const target = install(String(args['dir']), optionalString(args, 'plugin') ?? bundledPlugin());
+      const target = install(String(args['dir']), optionalString(args, 'plugin') ?? bundledPlugin(), String(args['socket']));
       if (env.json) printJson(env, { installed: target });
       else env.io.out(`installed ${target}`);
       return 0;

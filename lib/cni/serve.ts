@@ -1,0 +1,98 @@
+/**
+ * `tnet cni serve`: one warm process that does the plugin's calls, so a runtime's exec of the
+ * installed wrapper costs a shell and socat instead of a node start and module load (the same
+ * split as Cilium's and Calico's CNI plugins, which hand calls to their agents). Each call runs
+ * exactly as the exec'd plugin would (runCni, with the caller's CNI_* and TNET_* variables);
+ * calls run concurrently and exclude each other through the store's locks, as processes do.
+ */
+import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { TnetError } from '../errors.js';
+import { runCni, type CniOutcome } from './run.js';
+import { decodeCall, encodeReply } from './wire.js';
+
+export interface CniServerOptions {
+  readonly socketPath: string;
+  readonly log: (line: string) => void;
+  /** Aborting stops accepting calls; serveCni resolves once the calls in progress have replied. */
+  readonly signal: AbortSignal;
+}
+
+/** Whether something answers on the socket: a live server must not be unlinked from under it. */
+const isListening = (path: string): Promise<boolean> =>
+  new Promise((resolve) => {
+    const probe = createConnection(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+
+/** A socket left by a server that died is removed; anything else at the path is not ours to touch. */
+const claimSocketPath = async (path: string): Promise<void> => {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return; // nothing there
+  }
+  if (!isSocket) throw new TnetError('invalidInput', `--socket ${path} exists and is not a socket; choose another path`);
+  if (await isListening(path)) throw new TnetError('conflict', `another tnet cni serve is already listening on ${path}`);
+  unlinkSync(path);
+};
+
+const answer = async (request: Buffer): Promise<{ outcome: CniOutcome; what: string }> => {
+  const call = decodeCall(request);
+  if (call === undefined) return { outcome: { exitCode: 1, stdout: '' }, what: 'truncated request' };
+  const { CNI_COMMAND: command = '?', CNI_CONTAINERID: container = '-', CNI_IFNAME: ifname = '-' } = call.env;
+  return { outcome: await runCni(call.env, call.stdin), what: `${command} ${container} ${ifname}` };
+};
+
+const serveConnection = (conn: Socket, log: (line: string) => void): void => {
+  const chunks: Buffer[] = [];
+  conn.on('data', (chunk: Buffer) => chunks.push(chunk));
+  conn.on('error', (e) => log(`cni call: connection failed: ${e.message}`));
+  conn.on('end', () => {
+    const started = performance.now();
+    void answer(Buffer.concat(chunks)).then(({ outcome, what }) => {
+      conn.end(encodeReply(outcome));
+      log(`${what}: exit ${outcome.exitCode} in ${(performance.now() - started).toFixed(1)} ms`);
+    });
+  });
+};
+
+const listen = (server: Server, path: string): Promise<void> =>
+  new Promise((resolve, reject) => {
+    server.once('error', reject);
+    // Only root may talk to it: a call attaches links in any namespace the caller names.
+    // The bind inside listen() is synchronous, so the mask covers exactly the socket's creation.
+    const umask = process.umask(0o177);
+    try {
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    } finally {
+      process.umask(umask);
+    }
+  });
+
+export async function serveCni(opts: CniServerOptions): Promise<void> {
+  await claimSocketPath(opts.socketPath);
+  const server = createServer({ allowHalfOpen: true }, (conn) => serveConnection(conn, opts.log));
+  await listen(server, opts.socketPath);
+  opts.log(`tnet cni serve: listening on ${opts.socketPath}`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      // New wrappers fall back to running the plugin themselves from the moment the path is gone.
+      unlinkSync(opts.socketPath);
+      server.close(() => resolve());
+    };
+    if (opts.signal.aborted) stop();
+    else opts.signal.addEventListener('abort', stop, { once: true });
+  });
+}
