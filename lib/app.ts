@@ -12,8 +12,6 @@ import type { ServiceContext } from './service/context.js';
 import { withFileLock } from './store/file-lock.js';
 import { openStore, parseStoreUrl } from './store/index.js';
 
-export const DEFAULT_STATE_DIR = '/var/lib/tnet';
-
 export interface AppOptions {
   readonly stateDir: string;
   /** `etcd://host:port,…`; the embedded local store in stateDir when absent. */

@@ -4,8 +4,9 @@
  * process: bin/tnet.ts does, with the code this returns.
  */
 import yargs from 'yargs';
-import { DEFAULT_STATE_DIR, openApp, type App } from '../app.js';
+import { openApp, type App } from '../app.js';
 import { exitCodeOf, toTnetError } from '../errors.js';
+import { hostDefaults, type HostDefaults } from '../host-config.js';
 import type { Args } from './args.js';
 import type { CliCommand, CommandEnv } from './command.js';
 import { agentCommand } from './commands/agent.js';
@@ -39,11 +40,18 @@ export const runCli = async (argv: readonly string[], io: CliIo = processIo, env
     return exitCodeOf(err.kind);
   };
 
+  let defaults: HostDefaults;
+  try {
+    defaults = hostDefaults(env);
+  } catch (e) {
+    return reportError(e, argv.includes('--json'));
+  }
+
   const parser = yargs([...argv])
     .scriptName('tnet')
     .usage('$0 <command> [options]\n\nContainer networks on Linux: bridge, host and none drivers over rtnetlink and nftables.')
-    .option('state-dir', { type: 'string', describe: 'Where the embedded store keeps its state', default: env['TNET_STATE_DIR'] ?? DEFAULT_STATE_DIR })
-    .option('store', { type: 'string', describe: 'Shared store, e.g. etcd://h1:2379,h2:2379 (default: embedded local store)', default: env['TNET_STORE'] })
+    .option('state-dir', { type: 'string', describe: 'Where the embedded store keeps its state (or TNET_STATE_DIR, or "stateDir" in /etc/tnet/config.json)', default: defaults.stateDir })
+    .option('store', { type: 'string', describe: 'Shared store, e.g. etcd://h1:2379,h2:2379 (or TNET_STORE, or "store" in /etc/tnet/config.json; default: embedded local store)', default: defaults.store })
     .option('host-netns', { type: 'string', describe: 'Act on this network namespace as the host (labs, tests)', default: env['TNET_HOST_NETNS'] })
     .option('json', { type: 'boolean', describe: 'Machine-readable output', default: false })
     .strict()

@@ -6,6 +6,7 @@
  */
 import { CNI_CODES, CniError, cniErrorBody } from './error-codes.js';
 import { parseEnv, type CniEnv } from './env.js';
+import type { HostDefaults } from '../host-config.js';
 import type { NetConf } from './netconf.js';
 import { compareVersions, LATEST_VERSION, MIN_VERSION_FOR, SUPPORTED_VERSIONS } from './versions.js';
 
@@ -14,26 +15,27 @@ export interface CniOutcome {
   readonly exitCode: number;
 }
 
-/** Where state and host come from: the netconf first, then the environment (TNET_*), then defaults. */
-export const appOptionsOf = (conf: NetConf, env: Readonly<Record<string, string | undefined>>, defaultStateDir: string) => {
-  const storeUrl = conf.store ?? env['TNET_STORE'];
+/** Where state and host come from: the netconf first, then the environment, then /etc/tnet (lib/host-config.ts). */
+export const appOptionsOf = (conf: NetConf, env: Readonly<Record<string, string | undefined>>, defaults: HostDefaults) => {
+  const storeUrl = conf.store ?? defaults.store;
   const hostNetns = conf.hostNetns ?? env['TNET_HOST_NETNS'];
   return {
-    stateDir: conf.stateDir ?? env['TNET_STATE_DIR'] ?? defaultStateDir,
+    stateDir: conf.stateDir ?? defaults.stateDir,
     ...(storeUrl === undefined || storeUrl === '' ? {} : { storeUrl }),
     ...(hostNetns === undefined || hostNetns === '' ? {} : { hostNetns }),
   };
 };
 
 const execute = async (cni: CniEnv, conf: NetConf, env: Readonly<Record<string, string | undefined>>): Promise<string> => {
-  const [{ openApp, DEFAULT_STATE_DIR }, attach, maintenance, { attachRequestOf }, { encodeResult }] = await Promise.all([
+  const [{ openApp }, { hostDefaults }, attach, maintenance, { attachRequestOf }, { encodeResult }] = await Promise.all([
     import('../app.js'),
+    import('../host-config.js'),
     import('./attach.js'),
     import('./maintenance.js'),
     import('./request.js'),
     import('./result.js'),
   ]);
-  const app = await openApp(appOptionsOf(conf, env, DEFAULT_STATE_DIR));
+  const app = await openApp(appOptionsOf(conf, env, hostDefaults(env)));
   try {
     switch (cni.command) {
       case 'ADD':

@@ -71,6 +71,7 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
   };
   const env = (h: LabHost): NodeJS.ProcessEnv => ({
     ...process.env,
+    TNET_CONFIG: '', // a lab host has no /etc/tnet of its own; the machine's must not leak in
     TNET_STATE_DIR: h.stateDir,
     ...(current?.store === 'etcd' ? { TNET_STORE: etcdStoreUrl(hosts.length) } : {}),
   });

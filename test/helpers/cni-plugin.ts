@@ -80,7 +80,7 @@ export const buildCniPlugin = (): CniPlugin => {
   chmodSync(plugin, 0o755);
   const cli = join(tree.dir, 'bin/tnet.js');
   const servers = new Set<ChildProcess>();
-  const base = { PATH: process.env['PATH'] ?? '/usr/bin:/bin' };
+  const base = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TNET_CONFIG: '' }; // never this machine's /etc/tnet
   return {
     binDir,
     plugin,

@@ -57,7 +57,7 @@ export const createLabHost = (prefix: string): LabHost => {
     const code = await runCli([...args, '--host-netns', ns, '--state-dir', state.dir], {
       out: (t) => (out += t.endsWith('\n') ? t : `${t}\n`),
       err: (t) => (err += t.endsWith('\n') ? t : `${t}\n`),
-    }, {});
+    }, { TNET_CONFIG: '' }); // never this machine's /etc/tnet/config.json
     return { code, out, err };
   };
 

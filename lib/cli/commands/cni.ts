@@ -7,13 +7,13 @@
 import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_STATE_DIR } from '../../app.js';
 import { conflistFor, pluginWrapper } from '../../cni/install.js';
 import { PLUGIN_TYPE } from '../../cni/netconf.js';
 import { serveCni } from '../../cni/serve.js';
 import { isSupportedVersion, SUPPORTED_VERSIONS } from '../../cni/versions.js';
 import { DEFAULT_CNI_SOCKET } from '../../cni/wire.js';
 import { TnetError } from '../../errors.js';
+import { DEFAULT_STATE_DIR } from '../../host-config.js';
 import { optionalString } from '../args.js';
 import { printJson, type CliCommand } from '../command.js';
 import { runUntilStopped } from '../until-stopped.js';
