@@ -3,18 +3,22 @@
  * content or the whole new content. Callers must serialise writers to the same path (the fixed
  * temp name relies on it, and lets the next writer overwrite a temp file a crash left behind).
  */
+import type { BigIntStats } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export const tempPathOf = (path: string): string => `${path}.tmp`;
 
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
+/** Resolves with the new file's stat: the rename keeps its inode, size and mtime. */
+export async function writeFileAtomic(path: string, data: string): Promise<BigIntStats> {
   const temp = tempPathOf(path);
   const file = await open(temp, 'w', 0o600);
+  let written: BigIntStats;
   try {
     await file.writeFile(data);
     // Without this the rename can reach the disk before the data, leaving an empty file.
     await file.sync();
+    written = await file.stat({ bigint: true });
   } finally {
     await file.close();
   }
@@ -26,4 +30,5 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
   } finally {
     await dir.close();
   }
+  return written;
 }

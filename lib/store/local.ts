@@ -5,6 +5,7 @@
  * plugin processes never lose an update. Reads take no lock: rename is atomic, so a reader sees
  * either the previous or the next complete file.
  */
+import type { BigIntStats } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TnetError } from '../errors.js';
@@ -34,13 +35,13 @@ export async function openLocalStore(stateDir: string, opts: LocalStoreOptions =
    * parse the file once instead of once each (the file grows with every endpoint).
    */
   let cached: { identity: string; keyspace: Keyspace } | undefined;
+  const identityOf = (st: BigIntStats): string => `${st.ino}:${st.size}:${st.mtimeNs}`;
 
   const read = async (): Promise<Keyspace> => {
     let text: string;
     let identity: string;
     try {
-      const st = await stat(statePath, { bigint: true });
-      identity = `${st.ino}:${st.size}:${st.mtimeNs}`;
+      identity = identityOf(await stat(statePath, { bigint: true }));
       if (cached?.identity === identity) return cached.keyspace;
       text = await readFile(statePath, 'utf8');
     } catch (e) {
@@ -75,8 +76,10 @@ export async function openLocalStore(stateDir: string, opts: LocalStoreOptions =
         const ks = await read();
         if (!compares.every((c) => holds(ks, c))) return false;
         if (ops.length > 0) {
-          const text = serializeKeyspace(applyOps(ks, ops));
-          await fsOp('write', statePath, () => writeFileAtomic(statePath, text));
+          const next = applyOps(ks, ops);
+          const written = await fsOp('write', statePath, () => writeFileAtomic(statePath, serializeKeyspace(next)));
+          // What this process just wrote needs no parse on its next read (a warm `cni serve`).
+          cached = { identity: identityOf(written), keyspace: next };
         }
         return true;
       });
