@@ -13,6 +13,8 @@
  *    The hand-built VXLAN is built here with `ip`/`bridge` (a benchmark may shell out; lib/ may
  *    not), every name carries the bench's prefix, and it is removed at the end even on failure.
  * Run: node dist/bench/overlay-bench.js   (as root, after bin/setup.sh --test)
+ * TNET_BENCH_CONVERGENCE_ONLY=1 skips the throughput part (it is skipped anyway without iperf3);
+ * TNET_BENCH_PREFIX (default tnob) names the lab's namespaces, so two runs can share a machine.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -24,7 +26,7 @@ import { printTable, quantile, runBench } from './report.js';
 const trials = Number(process.env['TNET_BENCH_TRIALS'] ?? '50');
 const seconds = Number(process.env['TNET_BENCH_IPERF_SECONDS'] ?? '5');
 const reps = Number(process.env['TNET_BENCH_IPERF_REPS'] ?? '3');
-const PREFIX = 'tnob';
+const PREFIX = process.env['TNET_BENCH_PREFIX'] ?? 'tnob';
 const lab = createNetnsLab({ prefix: PREFIX });
 
 const ok = async (host: string, ...args: string[]): Promise<string> => {
@@ -34,17 +36,19 @@ const ok = async (host: string, ...args: string[]): Promise<string> => {
 };
 
 /**
- * Pings `ip` from a namespace until it answers (a fresh one-packet ping every ~5 ms: ping itself
- * gives up early on "host unreachable"); resolves with the time the answer was seen.
+ * Pings `ip` from a namespace every 5 ms until the first answer; resolves with the time it was
+ * seen. One ping process that keeps sending: an echo lost on the way (the route across the tunnel
+ * is there before the container on the other side is) must not hold the next one back, as a
+ * one-packet ping waiting out its timeout would. ping flushes each reply line as it prints it.
  */
 const firstReply = (ns: string, ip: string): { answered: Promise<number>; stop: () => void } => {
-  const loop = `for i in $(seq 2000); do ping -n -q -c 1 -W 0.2 ${ip} >/dev/null 2>&1 && { echo ok; exit 0; }; sleep 0.005; done; exit 1`;
-  const child = spawn('ip', ['netns', 'exec', ns, 'sh', '-c', loop], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // No -w: with a deadline ping stops at the first "host unreachable", which it gets until then.
+  const child = spawn('ip', ['netns', 'exec', ns, 'ping', '-n', '-i', '0.005', '-c', '2000', ip], { stdio: ['ignore', 'pipe', 'ignore'] });
   const answered = new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (l) => {
-      if (l === 'ok') resolve(performance.now());
+      if (l.includes(' bytes from ')) resolve(performance.now());
     });
-    child.on('exit', (code) => code !== 0 && reject(new Error(`no answer from ${ip}`)));
+    child.on('exit', () => reject(new Error(`no answer from ${ip}`)));
   });
   answered.catch(() => undefined);
   return { answered, stop: () => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGTERM') };

@@ -1,8 +1,11 @@
-/** Runs a reconcile pass over everything the store holds for this host. */
+/** Converges this host to the store: a reconcile pass over everything it holds, or one endpoint's entries. */
 import type { ClusterView } from '../drivers/types.js';
 import type { Endpoint, Network } from '../model/types.js';
+import type { Action } from '../reconcile/actions.js';
+import { applyActions } from '../reconcile/apply.js';
 import { desiredHost, hostLinkNames } from '../reconcile/desired.js';
 import type { Plan } from '../reconcile/plan.js';
+import { planRemoteEndpointChanges, type EndpointChange } from '../reconcile/plan-remote-endpoints.js';
 import { reconcile, type ReconcileOptions } from '../reconcile/reconciler.js';
 import { clusterView } from './cluster.js';
 import type { ServiceContext } from './context.js';
@@ -35,3 +38,14 @@ export const NETWORKS_ONLY = { endpoints: new Set<string>() } as const;
 /** A pass that removes these records' links (they are no longer in the store) and visits nothing else. */
 export const removalScope = async (ctx: ServiceContext, networks: readonly Network[], endpoints: readonly Endpoint[], cluster?: ClusterView) =>
   ({ endpoints: new Set<string>(), goneLinks: hostLinkNames(desiredHost(networks, endpoints, cluster ?? (await clusterView(ctx)))) }) as const;
+
+/**
+ * Moves just these endpoints' FDB and neighbour entries on this host, planned from `records`
+ * (see plan-remote-endpoints.ts). Returns what it did, or undefined when only a full pass can
+ * tell what the changes need.
+ */
+export const syncRemoteEndpoints = async (ctx: ServiceContext, records: HostRecords, changes: readonly EndpointChange[]): Promise<readonly Action[] | undefined> => {
+  const actions = planRemoteEndpointChanges(records.networks, records.cluster, changes);
+  if (actions !== undefined && actions.length > 0) await ctx.repo.withHostLock(() => applyActions(ctx.kernel, actions));
+  return actions;
+};

@@ -22,6 +22,24 @@ const addressKey = (network: string, address: string): string => `${addressesPre
 
 const vniKey = (vni: number): string => `${ROOT}/vnis/${vni}`;
 
+/**
+ * What a changed key holds, for a reader of watch events: an endpoint record (by network and id),
+ * a reservation (addresses, VNIs: bookkeeping that always changes together with the record that
+ * owns it and means nothing to the kernel), or anything else.
+ */
+export type RecordKey =
+  | { readonly kind: 'endpoint'; readonly network: string; readonly id: string }
+  | { readonly kind: 'reservation' }
+  | { readonly kind: 'other' };
+
+export const recordKeyOf = (key: string): RecordKey => {
+  const [root, kind, first, second, ...rest] = key.split('/');
+  if (root !== ROOT) return { kind: 'other' };
+  if (kind === 'endpoints' && first !== undefined && second !== undefined && rest.length === 0) return { kind: 'endpoint', network: first, id: second };
+  if (kind === 'addresses' || kind === 'vnis') return { kind: 'reservation' };
+  return { kind: 'other' };
+};
+
 const addressesOf = (e: Endpoint): string[] => [e.ipv4, e.ipv6].filter((a): a is string => a !== undefined);
 
 /**

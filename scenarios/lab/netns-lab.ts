@@ -159,7 +159,21 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
         if (r.code !== 0) throw new Error(`host join on ${h.name}: ${r.err}`);
       }));
       for (const h of hosts) h.agent = startAgent(h);
+      await waitAgentsAlive();
     }
+  };
+
+  /** The lab is ready once every agent holds its lease: until then its host misses events. */
+  const waitAgentsAlive = async (): Promise<void> => {
+    const first = hosts[0];
+    let listed = '';
+    for (let i = 0; first && i < 200; i++) {
+      const r = await tnetIn(first, ['host', 'ls', '--json']);
+      listed = r.out;
+      if (r.code === 0 && (JSON.parse(r.out) as Array<{ state: string }>).every((h) => h.state === 'alive')) return;
+      await sleep(50);
+    }
+    throw new Error(`the agents did not all become alive within 10 s: ${listed}`);
   };
 
   return {
