@@ -2,7 +2,7 @@
  * Runtimes start many containers at once: 20 plugin processes ADD (then DEL) on one network at
  * the same time, with 0 and with 500 containers already attached, while CLI processes create and
  * delete other networks. Every ADD must succeed with a unique address that really is on the
- * container's eth0, and every DEL must free it.
+ * container's eth0, and every DEL must free it. The last round goes through `tnet cni serve`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp, type App } from '../../lib/app.js';
@@ -92,6 +92,16 @@ describe('concurrent ADD and DEL from separate plugin processes', () => {
     }
     expect(JSON.parse(await lab.ok('inspect', 'busy'))[0].endpoints).toHaveLength(FILL);
     await round('f');
+    expect(JSON.parse(await lab.ok('inspect', 'busy'))[0].endpoints).toHaveLength(FILL);
+
+    // The same through `tnet cni serve`: one process doing all calls concurrently.
+    const server = await plugin.serve();
+    try {
+      await round('w');
+      expect(server.log().match(/ w-\d+ eth0: exit 0 in/g)).toHaveLength(2 * CONCURRENT);
+    } finally {
+      await server.stop();
+    }
     expect(JSON.parse(await lab.ok('inspect', 'busy'))[0].endpoints).toHaveLength(FILL);
   }, 600_000);
 });
