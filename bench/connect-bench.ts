@@ -59,7 +59,7 @@ const main = async (): Promise<void> => {
         const t0 = performance.now();
         await connect(app.ctx, { network: 'bench', netns: probe });
         lib.push(performance.now() - t0);
-        await disconnect(app.ctx, 'bench', probe);
+        await disconnect(app.ctx, 'bench', { netns: probe });
         proc.push(timeCli('connect', 'bench', '--netns', probe));
         timeCli('disconnect', 'bench', '--netns', probe);
       }

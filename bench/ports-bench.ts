@@ -82,7 +82,7 @@ const main = async (): Promise<void> => {
         const ports = Array.from({ length: count }, (_, i) => tcp(FIRST_PORT + filled + i));
         const ns = fillers === 0 ? server.netns : (await connect(ctx, { network: 'bench', netns: netns(`f${fillers}`) })).netns;
         fillers++;
-        await publishPorts(ctx, 'bench', ns, ports);
+        await publishPorts(ctx, 'bench', { netns: ns }, ports);
         filled += count;
       }
     };
@@ -93,9 +93,9 @@ const main = async (): Promise<void> => {
       for (let k = 0; k < trials; k++) {
         const m = tcp(40000 + k);
         let t0 = performance.now();
-        const e: Endpoint = await publishPorts(ctx, 'bench', probe.netns, [m]);
+        const e: Endpoint = await publishPorts(ctx, 'bench', { netns: probe.netns }, [m]);
         lib.push(performance.now() - t0);
-        await unpublishPorts(ctx, 'bench', probe.netns, []);
+        await unpublishPorts(ctx, 'bench', { netns: probe.netns }, []);
         const net = await ctx.repo.requireNetwork('bench');
         const els = forwardsOf(net, e).flatMap(elementsOf);
         t0 = performance.now();

@@ -3,6 +3,7 @@ import { driverFor } from '../drivers/registry.js';
 import { isTnetError, TnetError } from '../errors.js';
 import { allocateAddress } from '../ipam/allocate.js';
 import { isSameNetns } from '../kernel/netns-identity.js';
+import { selectByContainer, type EndpointRef } from '../model/endpoint-ref.js';
 import { validateEndpointAgainstNetwork } from '../model/endpoint-request.js';
 import { endpointIdFor, macFor, validateIfname } from '../model/names.js';
 import { netnsPath } from '../kernel/netns.js';
@@ -125,11 +126,13 @@ export const connect = (ctx: ServiceContext, request: EndpointRequest, owner: En
   ctx.repo.withHostLock(() => connectLocked(ctx, request, owner));
 
 /** Finds the endpoint of a namespace on a network; the namespace itself may already be gone. */
-export const findEndpoint = async (ctx: ServiceContext, networkName: string, netnsRef: string): Promise<Endpoint> => {
+export const findEndpoint = async (ctx: ServiceContext, networkName: string, ref: EndpointRef): Promise<Endpoint> => {
   await ctx.repo.requireNetwork(networkName);
-  const path = netnsPath(netnsRef);
-  const found = (await ctx.repo.listEndpoints(networkName)).find((e) => e.netns === path);
-  if (!found) throw new TnetError('notFound', `${netnsRef} is not connected to network ${networkName}`, { target: netnsRef });
+  const endpoints = await ctx.repo.listEndpoints(networkName);
+  if ('container' in ref) return selectByContainer(endpoints, ref.container, networkName);
+  const path = netnsPath(ref.netns);
+  const found = endpoints.find((e) => e.netns === path);
+  if (!found) throw new TnetError('notFound', `${ref.netns} is not connected to network ${networkName}`, { target: ref.netns });
   return found;
 };
 
@@ -142,9 +145,9 @@ export const disconnectLocked = async (ctx: ServiceContext, endpoint: Endpoint):
   await syncHost(ctx, { scope: await removalScope(ctx, [network], [endpoint], records.cluster), released }, records);
 };
 
-export const disconnect = (ctx: ServiceContext, networkName: string, netnsRef: string): Promise<Endpoint> =>
+export const disconnect = (ctx: ServiceContext, networkName: string, ref: EndpointRef): Promise<Endpoint> =>
   ctx.repo.withHostLock(async () => {
-    const endpoint = await findEndpoint(ctx, networkName, netnsRef);
+    const endpoint = await findEndpoint(ctx, networkName, ref);
     await disconnectLocked(ctx, endpoint);
     return endpoint;
   });

@@ -5,6 +5,7 @@
  */
 import { TnetError } from '../errors.js';
 import { forwardsOf, type PortForward } from '../firewall/forwards.js';
+import { describeEndpointRef, type EndpointRef } from '../model/endpoint-ref.js';
 import { checkCanPublish } from '../model/endpoint-request.js';
 import { describeHostSide } from '../model/ports.js';
 import type { Endpoint, Network, PortMapping } from '../model/types.js';
@@ -84,9 +85,9 @@ export const setPortsLocked = async (ctx: ServiceContext, old: Endpoint, ports: 
   return updated;
 };
 
-export const publishPorts = (ctx: ServiceContext, networkName: string, netnsRef: string, add: readonly PortMapping[]): Promise<Endpoint> =>
+export const publishPorts = (ctx: ServiceContext, networkName: string, ref: EndpointRef, add: readonly PortMapping[]): Promise<Endpoint> =>
   ctx.repo.withHostLock(async () => {
-    const endpoint = await findEndpoint(ctx, networkName, netnsRef);
+    const endpoint = await findEndpoint(ctx, networkName, ref);
     const current = endpoint.ports ?? [];
     const again = add.find((m) => current.some((c) => sameHostSide(c, m)));
     if (again) throw new TnetError('conflict', `${describeHostSide(again)} is already published by this endpoint; unpublish it first to change it`, { target: String(again.hostPort) });
@@ -94,11 +95,11 @@ export const publishPorts = (ctx: ServiceContext, networkName: string, netnsRef:
   });
 
 /** Removes the given mappings (matched by host side), or all of them when none are given. */
-export const unpublishPorts = (ctx: ServiceContext, networkName: string, netnsRef: string, remove: readonly PortMapping[]): Promise<Endpoint> =>
+export const unpublishPorts = (ctx: ServiceContext, networkName: string, ref: EndpointRef, remove: readonly PortMapping[]): Promise<Endpoint> =>
   ctx.repo.withHostLock(async () => {
-    const endpoint = await findEndpoint(ctx, networkName, netnsRef);
+    const endpoint = await findEndpoint(ctx, networkName, ref);
     const current = endpoint.ports ?? [];
     const missing = remove.find((m) => !current.some((c) => sameHostSide(c, m)));
-    if (missing) throw new TnetError('notFound', `${describeHostSide(missing)} is not published by ${netnsRef} on network ${networkName}`, { target: String(missing.hostPort) });
+    if (missing) throw new TnetError('notFound', `${describeHostSide(missing)} is not published by ${describeEndpointRef(ref)} on network ${networkName}`, { target: String(missing.hostPort) });
     return setPortsLocked(ctx, endpoint, remove.length === 0 ? [] : current.filter((c) => !remove.some((m) => sameHostSide(c, m))));
   });

@@ -5,6 +5,7 @@ import { findEndpoint } from '../../service/endpoints.js';
 import { publishPorts, unpublishPorts } from '../../service/ports.js';
 import { optionalString, stringList } from '../args.js';
 import { printJson, type CliCommand } from '../command.js';
+import { endpointRefArg, withEndpointOptions } from '../endpoint-options.js';
 import { table } from '../io.js';
 
 const ACTIONS = ['publish', 'unpublish', 'ls'] as const;
@@ -16,24 +17,21 @@ export const portCommand: CliCommand = {
   command: 'port <action> <network>',
   describe: 'Publish, unpublish or list the published ports of a connected namespace',
   builder: (y) =>
-    y
-      .positional('action', { type: 'string', choices: ACTIONS })
-      .positional('network', { type: 'string' })
-      .option('netns', { type: 'string', demandOption: true, describe: 'Namespace: a path, a name under /run/netns, or a PID' })
+    withEndpointOptions(y.positional('action', { type: 'string', choices: ACTIONS }).positional('network', { type: 'string' }))
       .option('publish', { alias: 'p', type: 'string', describe: '[HOST_IP:]HOST_PORT[-END]:CONTAINER_PORT[-END][/tcp|udp|sctp] (repeatable; unpublish without -p removes all)' })
       .example('$0 port publish web --netns c1 -p 8080:80 -p 127.0.0.1:5353:53/udp', 'publish two ports'),
   run: async (args, env) => {
     const action = String(optionalString(args, 'action'));
     const network = String(optionalString(args, 'network'));
-    const netns = String(optionalString(args, 'netns'));
+    const ref = endpointRefArg(args);
     const ports = parsePortList(stringList(args, 'publish'), '--publish');
     const { ctx } = await env.app();
     let endpoint: Endpoint;
     if (action === 'publish') {
       if (ports.length === 0) throw new TnetError('invalidInput', '--publish: give at least one port mapping, e.g. -p 8080:80');
-      endpoint = await publishPorts(ctx, network, netns, ports);
-    } else if (action === 'unpublish') endpoint = await unpublishPorts(ctx, network, netns, ports);
-    else endpoint = await findEndpoint(ctx, network, netns);
+      endpoint = await publishPorts(ctx, network, ref, ports);
+    } else if (action === 'unpublish') endpoint = await unpublishPorts(ctx, network, ref, ports);
+    else endpoint = await findEndpoint(ctx, network, ref);
     if (env.json) printJson(env, (endpoint.ports ?? []).map((m) => ({ ...m, mapping: formatPortMapping(m) })));
     else if (action === 'ls') env.io.out(table(['HOST IP', 'HOST PORT', 'CONTAINER', 'PROTO'], rows(endpoint)));
     else env.io.out(`${action === 'publish' ? 'published' : 'unpublished'}; ${endpoint.netns} on ${network} now publishes ${(endpoint.ports ?? []).map(formatPortMapping).join(', ') || 'nothing'}`);
