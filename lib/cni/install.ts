@@ -17,11 +17,12 @@ export const DEFAULT_CONFLIST_VERSION: CniVersion = '1.0.0';
 /** Quotes for a POSIX shell: 'it'\''s'. */
 const shellQuote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
 
-export const pluginWrapper = (nodePath: string, pluginScript: string): string =>
+/** argv: node (absolute), any node flags, then the compiled plugin (absolute). */
+export const pluginWrapper = (argv: readonly string[]): string =>
   [
     '#!/bin/sh',
     '# tnet CNI plugin (written by `tnet cni install`); runtimes exec this with CNI_* set.',
-    `exec ${shellQuote(nodePath)} ${shellQuote(pluginScript)} "$@"`,
+    `exec ${argv.map(shellQuote).join(' ')} "$@"`,
     '',
   ].join('\n');
 

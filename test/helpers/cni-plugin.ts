@@ -44,7 +44,7 @@ export const buildCniPlugin = (): CniPlugin => {
   const binDir = join(tree.dir, 'cni-bin');
   mkdirSync(binDir);
   const plugin = join(binDir, 'tnet');
-  writeFileSync(plugin, pluginWrapper(process.execPath, join(tree.dir, 'bin/tnet-cni.js')));
+  writeFileSync(plugin, pluginWrapper([process.execPath, join(tree.dir, 'bin/tnet-cni.js')]));
   chmodSync(plugin, 0o755);
   const cli = join(tree.dir, 'bin/tnet.js');
   const base = { PATH: process.env['PATH'] ?? '/usr/bin:/bin' };
