@@ -7,6 +7,7 @@
  * V8 compiles the bundle as usual.
  */
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Script } from 'node:vm';
 
 /** The bundle as a function of CommonJS's module variables; one line, so line numbers still match. */
@@ -49,5 +50,5 @@ type Wrapped = (exports: unknown, require: NodeJS.Require, module: NodeJS.Module
 /** Runs the bundle as if node had loaded it, with the launcher's require (externals resolve from the same directory). */
 export const runBundle = (bundleFile: string, require: NodeJS.Require, module: NodeJS.Module): void => {
   const run = compileBundle(bundleFile).script.runInThisContext() as Wrapped;
-  run(module.exports, require, module, bundleFile, bundleFile.slice(0, bundleFile.lastIndexOf('/')));
+  run(module.exports, require, module, bundleFile, dirname(bundleFile));
 };
