@@ -1,6 +1,6 @@
 /**
  * The CLI's process edge. Kept free of top-level await so the same module runs as ESM
- * (bin/tnet.ts) and inside the CommonJS bundle dist/bin/tnet.cjs (bin/build-plugin.ts).
+ * (bin/tnet.ts) and inside the CommonJS bundle behind dist/bin/tnet.cjs (bin/build.ts).
  */
 import { runCli } from '../lib/cli/main.js';
 

@@ -1,7 +1,7 @@
 /**
  * The plugin's process edge: stdin and env in, stdout and exit code out. Kept free of top-level
  * await so the same module runs as ESM (bin/tnet-cni.ts) and inside the CommonJS bundle
- * (bin/build-plugin.ts) that cuts the plugin's cold start.
+ * (bin/build.ts) that cuts the plugin's cold start.
  */
 import { readFileSync } from 'node:fs';
 import { runCni } from '../lib/cni/run.js';

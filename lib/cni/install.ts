@@ -27,8 +27,9 @@ const shellQuote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
  * The wrapper first offers the call to `tnet cni serve` on `socket` (lib/cni/wire.ts), so a warm
  * process does the work and node does not start per call; with no server listening, or no socat
  * to reach it, it runs the plugin itself. The config is read once, as both paths need it.
+ * argv: node (absolute), any node flags, then the compiled plugin (absolute).
  */
-export const pluginWrapper = (nodePath: string, pluginScript: string, socket: string): string =>
+export const pluginWrapper = (argv: readonly string[], socket: string): string =>
   [
     '#!/bin/sh',
     '# tnet CNI plugin (written by `tnet cni install`); runtimes exec this with CNI_* set.',
@@ -44,7 +45,7 @@ export const pluginWrapper = (nodePath: string, pluginScript: string, socket: st
     '    exit "$code"',
     '  fi',
     'fi',
-    `exec ${shellQuote(nodePath)} ${shellQuote(pluginScript)} "$@" <<EOF`,
+    `exec ${argv.map(shellQuote).join(' ')} "$@" <<EOF`,
     '$conf',
     'EOF',
     '',

@@ -2,6 +2,7 @@
  * Encodes a FirewallTable as libnftables JSON commands, and reads a listed table back into the
  * same comparable shape. Our table is replaced as a whole in one transaction when it drifted.
  */
+import { byCodeUnit } from './order.js';
 import { TABLE_FAMILY, TABLE_NAME, type FirewallTable } from './types.js';
 
 type Command = Record<string, unknown>;
@@ -31,7 +32,7 @@ export const deleteTableCommands = (): { nftables: Command[] } => ({ nftables: d
 
 /** Rule order matters within a chain only; a stable sort on the chain name keeps it. */
 const byChain = (rules: string[]): string[] =>
-  [...rules].sort((a, b) => a.slice(0, a.indexOf('/')).localeCompare(b.slice(0, b.indexOf('/'))));
+  [...rules].sort((a, b) => byCodeUnit(a.slice(0, a.indexOf('/')), b.slice(0, b.indexOf('/'))));
 
 /**
  * A signature of what matters for drift: chains with their hooks, set elements, and the ordered

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { NetworkFirewall } from '../drivers/types.js';
 import { accept, drop, iifname, iifnameInSet, masquerade, oifname, oifnameInSet, saddrIn } from './statements.js';
 import { FORWARD_MAPS } from './forwards.js';
+import { byCodeUnit } from './order.js';
 import { PORT_CHAINS, portRules, publishedForwardRules } from './render-ports.js';
 import type { ChainDef, FirewallTable, NftStatement, RuleDef } from './types.js';
 
@@ -26,7 +27,7 @@ const tag = (net: NetworkFirewall): string => net.networkId.slice(0, 12);
 
 export const renderFirewall = (networks: readonly NetworkFirewall[]): FirewallTable | undefined => {
   if (networks.length === 0) return undefined;
-  const nets = [...networks].sort((a, b) => a.networkId.localeCompare(b.networkId));
+  const nets = [...networks].sort((a, b) => byCodeUnit(a.networkId, b.networkId));
   const rules: RuleDef[] = [];
 
   // Traffic inside one network is always allowed (seen here only when br_netfilter is loaded).

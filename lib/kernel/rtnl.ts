@@ -3,16 +3,39 @@
  * and the single wrapper that turns netlink@0.3.0's plain errors into TnetErrors.
  */
 import { createRequire } from 'node:module';
-import type * as Netlink from 'netlink';
 import type { RtNetlinkSocket, StreamData } from 'netlink';
+import type * as Constants from 'netlink/dist/constants.js';
+import type * as Structs from 'netlink/dist/structs.js';
+import type * as RtSocket from 'netlink/dist/rt/rt.js';
+import type * as RtStructs from 'netlink/dist/rt/structs.js';
+import type * as Ifla from 'netlink/dist/rt/ifla.js';
 import { errnoNameOf, kernelError } from './errno.js';
 
-export type NetlinkModule = typeof Netlink;
+/** The rtnetlink part of netlink, which is all tnet uses. */
+export interface NetlinkModule {
+  readonly Flags: typeof Constants.Flags;
+  readonly FlagsNew: typeof Constants.FlagsNew;
+  readonly AttrStream: typeof Structs.AttrStream;
+  readonly createRtNetlink: typeof RtSocket.createRtNetlink;
+  readonly rt: typeof RtStructs;
+  readonly ifla: typeof Ifla;
+}
 
 let loaded: NetlinkModule | undefined;
 
-/** Loaded at first use, not at import, so snapshots and kernel-free commands skip the addon. */
-export const netlinkModule = (): NetlinkModule => (loaded ??= createRequire(import.meta.url)('netlink') as NetlinkModule);
+/**
+ * Loaded at first use, not at import, so snapshots and kernel-free commands skip the addon; and
+ * file by file, because netlink's index also loads its genl, nl80211 and WireGuard parts.
+ */
+export const netlinkModule = (): NetlinkModule => {
+  if (loaded) return loaded;
+  const { Flags, FlagsNew } = createRequire(import.meta.url)('netlink/dist/constants.js') as typeof Constants;
+  const { AttrStream } = createRequire(import.meta.url)('netlink/dist/structs.js') as typeof Structs;
+  const { createRtNetlink } = createRequire(import.meta.url)('netlink/dist/rt/rt.js') as typeof RtSocket;
+  const rt = createRequire(import.meta.url)('netlink/dist/rt/structs.js') as typeof RtStructs;
+  const ifla = createRequire(import.meta.url)('netlink/dist/rt/ifla.js') as typeof Ifla;
+  return (loaded = { Flags, FlagsNew, AttrStream, createRtNetlink, rt, ifla });
+};
 
 export interface Rtnl {
   readonly nl: NetlinkModule;

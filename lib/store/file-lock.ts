@@ -5,7 +5,8 @@
  * The kernel drops the lock when the holder dies, so a crashed CNI plugin never wedges others.
  */
 import { closeSync, openSync } from 'node:fs';
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
+import type * as Koffi from 'koffi';
 import { TnetError } from '../errors.js';
 import { pollUntil } from './retry.js';
 
@@ -15,11 +16,13 @@ const LOCK_NB = 4;
 const EINTR = 4;
 const EWOULDBLOCK = 11;
 
-let flockFn: ((fd: number, op: number) => number) | undefined;
-// Loaded on first use so importing the store costs nothing for commands that never lock.
-const flock = (fd: number, op: number): number => {
-  flockFn ??= koffi.load('libc.so.6').func('int flock(int fd, int op)') as (fd: number, op: number) => number;
-  return flockFn(fd, op);
+let bound: { koffi: typeof Koffi; flock: (fd: number, op: number) => number } | undefined;
+// Loaded on first use (the native addon too) so importing the store costs nothing for commands
+// that never lock, and a startup snapshot of the bundle holds no addon.
+const libc = (): NonNullable<typeof bound> => {
+  if (bound) return bound;
+  const koffi = createRequire(import.meta.url)('koffi') as typeof Koffi;
+  return (bound = { koffi, flock: koffi.load('libc.so.6').func('int flock(int fd, int op)') as (fd: number, op: number) => number });
 };
 
 export interface FileLockOptions {
@@ -32,8 +35,8 @@ export async function acquireFileLock(path: string, opts: FileLockOptions): Prom
   const fd = openSync(path, 'a', 0o600);
   const op = (opts.shared === true ? LOCK_SH : LOCK_EX) | LOCK_NB;
   const tryLock = (): true | undefined => {
-    if (flock(fd, op) === 0) return true;
-    const errno = koffi.errno();
+    if (libc().flock(fd, op) === 0) return true;
+    const errno = libc().koffi.errno();
     if (errno === EWOULDBLOCK || errno === EINTR) return undefined;
     throw new TnetError('kernel', `cannot lock ${path}: flock failed with errno ${errno}`, { op: 'flock', target: path });
   };

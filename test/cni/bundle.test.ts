@@ -1,8 +1,13 @@
-/** The single-file plugin and CLI (bin/build-plugin.ts) behave like the ES module ones. */
-import { symlinkSync } from 'node:fs';
+/**
+ * What `npm run build` makes (bin/build.ts): the bundled plugin and CLI behave like the ES module
+ * ones, the bundled CLI installs the bundled plugin, and the code cache is used when it fits and
+ * ignored when it does not.
+ */
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundle as bundleEntry } from '../../bin/build-plugin.js';
+import { BUNDLES, bundle, cacheUseOf } from '../../bin/build.js';
+import { cacheFileOf } from '../../bin/code-cache.js';
 import { execFile } from '../helpers/cni-plugin.js';
 import { createLabHost, type LabHost } from '../helpers/lab-host.js';
 import { makeStateDir } from '../helpers/state-dir.js';
@@ -10,23 +15,25 @@ import { REPO } from '../helpers/transpile.js';
 
 let lab: LabHost;
 let out: { dir: string; remove: () => void };
-let bundle: string;
-beforeAll(() => {
+let plugin: string;
+const PATH = process.env['PATH'] ?? '';
+beforeAll(async () => {
   lab = createLabHost('tt-cnb');
   out = makeStateDir('bundle');
-  symlinkSync(join(REPO, 'node_modules'), join(out.dir, 'node_modules')); // externals resolve from the bundle's place
-  bundle = join(out.dir, 'tnet-cni.cjs');
-  bundleEntry('bin/cni-main.ts', bundle);
-  bundleEntry('bin/cli-main.ts', join(out.dir, 'tnet.cjs'));
-});
+  symlinkSync(join(REPO, 'node_modules'), join(out.dir, 'node_modules')); // natives resolve from the bundle's place
+  for (const { entry, name } of BUNDLES) await bundle(entry, out.dir, name);
+  plugin = join(out.dir, 'tnet-cni.cjs');
+}, 120_000);
 afterAll(() => {
   lab?.destroy();
   out?.remove();
 });
 
+const version = (pluginFile: string) => execFile(pluginFile, [], { PATH, CNI_COMMAND: 'VERSION' }, '{"cniVersion":"0.3.1"}');
+
 describe('bundled plugin', () => {
   const run = (command: string, env: Record<string, string>, conf: unknown) =>
-    execFile(bundle, [], { PATH: process.env['PATH'] ?? '', CNI_COMMAND: command, ...env }, JSON.stringify(conf));
+    execFile(plugin, [], { PATH, CNI_COMMAND: command, ...env }, JSON.stringify(conf));
 
   it('answers VERSION and does ADD and DEL, loading natives and lazily imported modules', async () => {
     expect(JSON.parse((await run('VERSION', {}, { cniVersion: '0.3.1' })).stdout)).toMatchObject({ cniVersion: '0.3.1' });
@@ -44,9 +51,9 @@ describe('bundled plugin', () => {
 });
 
 describe('bundled CLI', () => {
-  it('runs commands against the kernel and the store, with yargs loaded from node_modules', async () => {
-    const cli = (...args: string[]) =>
-      execFile('node', [join(out.dir, 'tnet.cjs'), ...args, '--host-netns', lab.ns, '--state-dir', lab.stateDir], { PATH: process.env['PATH'] ?? '' }, '');
+  const cli = (...args: string[]) => execFile('node', [join(out.dir, 'tnet.cjs'), ...args, '--host-netns', lab.ns, '--state-dir', lab.stateDir], { PATH }, '');
+
+  it('runs commands against the kernel and the store, with yargs bundled', async () => {
     const created = await cli('create', '--subnet', '10.85.0.0/24', 'cli');
     expect(created.code, created.stderr).toBe(0);
     const listed = JSON.parse((await cli('ls', '--json')).stdout) as Array<{ name: string }>;
@@ -56,5 +63,50 @@ describe('bundled CLI', () => {
     expect(bad.stderr).toMatch(/10\.0\.0\.300\/24/);
     expect((await cli('rm', 'cli')).code).toBe(0);
     expect(lab.tnetLinks().filter((l) => l.startsWith('tnbr-'))).toHaveLength(1); // only the plugin test's network
+  });
+
+  it('`cni install` without --plugin installs the bundled plugin next to it, and the wrapper runs it', async () => {
+    const dir = join(out.dir, 'cni-bin');
+    const installed = await cli('cni', 'install', '--dir', dir);
+    expect(installed.code, installed.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'tnet'), 'utf8')).toContain(`'${plugin}' "$@"`);
+    const v = await version(join(dir, 'tnet'));
+    expect(v.code, v.stderr).toBe(0);
+    expect(JSON.parse(v.stdout)).toMatchObject({ cniVersion: '0.3.1' });
+  });
+});
+
+describe('code cache', () => {
+  const bundleFile = () => join(out.dir, 'tnet-cni.bundle.cjs');
+
+  /** A copy of the plugin's launcher and bundle in a new dir, with the given cache file content. */
+  const copyWithCache = (label: string, cache: Buffer | undefined): string => {
+    const dir = join(out.dir, label);
+    mkdirSync(dir);
+    for (const f of ['tnet-cni.cjs', 'tnet-cni.bundle.cjs']) copyFileSync(join(out.dir, f), join(dir, f));
+    if (cache !== undefined) writeFileSync(cacheFileOf(join(dir, 'tnet-cni.bundle.cjs')), cache);
+    return dir;
+  };
+
+  it('is made for both bundles and used by a fresh node', async () => {
+    for (const { name } of BUNDLES) expect(await cacheUseOf(join(out.dir, name.replace(/\.cjs$/, '.bundle.cjs')))).toBe('used');
+  });
+
+  it('is ignored when missing, made for another build, or damaged; the plugin still answers', async () => {
+    const cache = readFileSync(cacheFileOf(bundleFile()));
+    const eol = cache.indexOf(10);
+    const damaged = Buffer.concat([cache.subarray(0, eol + 1), Buffer.from('not V8 data')]);
+    const cases: Array<[string, Buffer | undefined, string]> = [
+      ['missing', undefined, 'none'],
+      ['foreign', Buffer.concat([Buffer.from('another-build'), cache.subarray(eol)]), 'none'],
+      ['damaged', damaged, 'rejected'],
+    ];
+    for (const [label, content, use] of cases) {
+      const dir = copyWithCache(label, content);
+      expect(await cacheUseOf(join(dir, 'tnet-cni.bundle.cjs')), label).toBe(use);
+      const v = await version(join(dir, 'tnet-cni.cjs'));
+      expect(v.code, `${label}: ${v.stderr}`).toBe(0);
+      expect(JSON.parse(v.stdout)).toMatchObject({ cniVersion: '0.3.1' });
+    }
   });
 });

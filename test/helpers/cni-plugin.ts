@@ -76,7 +76,7 @@ export const buildCniPlugin = (): CniPlugin => {
   const plugin = join(binDir, 'tnet');
   // A space in the socket's path checks the wrapper's quoting. No server listens until serve().
   const socket = join(tree.dir, 'run dir', 'cni.sock');
-  writeFileSync(plugin, pluginWrapper(process.execPath, join(tree.dir, 'bin/tnet-cni.js'), socket));
+  writeFileSync(plugin, pluginWrapper([process.execPath, join(tree.dir, 'bin/tnet-cni.js')], socket));
   chmodSync(plugin, 0o755);
   const cli = join(tree.dir, 'bin/tnet.js');
   const servers = new Set<ChildProcess>();

@@ -21,12 +21,20 @@ import { runUntilStopped } from '../until-stopped.js';
 export const DEFAULT_CNI_BIN_DIR = '/opt/cni/bin';
 
 /**
- * The compiled plugin next to this compiled command (dist/lib/cli/commands -> dist/bin): the
- * single-file bundle when the build made one (it starts faster), else the ES module entry.
+ * Where the compiled plugin may sit, seen from this code, fastest first: next to it when this
+ * code runs from the CLI bundle (dist/bin/tnet.bundle.cjs), or in dist/bin seen from
+ * dist/lib/cli/commands when it runs as ES modules (the bundled launcher, else the ES entry).
  */
-const bundledPlugin = (): string => {
-  const bundle = fileURLToPath(new URL('../../../bin/tnet-cni.cjs', import.meta.url));
-  return existsSync(bundle) ? bundle : fileURLToPath(new URL('../../../bin/tnet-cni.js', import.meta.url));
+const PLUGIN_CANDIDATES = ['./tnet-cni.cjs', '../../../bin/tnet-cni.cjs', '../../../bin/tnet-cni.js'];
+
+/** The plugin of this tnet, for code at `here` (a file URL); undefined if there is none. */
+export const findPlugin = (here: string, exists: (path: string) => boolean = existsSync): string | undefined =>
+  PLUGIN_CANDIDATES.map((c) => fileURLToPath(new URL(c, here))).find(exists);
+
+const defaultPlugin = (): string => {
+  const plugin = findPlugin(import.meta.url);
+  if (plugin === undefined) throw new TnetError('notFound', 'cni install: no compiled plugin next to this tnet; run `npm run build` or pass --plugin');
+  return plugin;
 };
 
 const install = (dir: string, plugin: string, socket: string): string => {
@@ -34,7 +42,7 @@ const install = (dir: string, plugin: string, socket: string): string => {
   const target = join(dir, PLUGIN_TYPE);
   const tmp = `${target}.tmp-${process.pid}`;
   // Written aside and renamed: a runtime exec'ing the plugin meanwhile sees the old or the new one.
-  writeFileSync(tmp, pluginWrapper(process.execPath, resolve(plugin), resolve(socket)));
+  writeFileSync(tmp, pluginWrapper([process.execPath, resolve(plugin)], resolve(socket)));
   chmodSync(tmp, 0o755);
   renameSync(tmp, target);
   return target;
@@ -65,7 +73,7 @@ export const cniCommand: CliCommand = {
       return 0;
     }
     if (args['action'] === 'install') {
-      const target = install(String(args['dir']), optionalString(args, 'plugin') ?? bundledPlugin(), String(args['socket']));
+      const target = install(String(args['dir']), optionalString(args, 'plugin') ?? defaultPlugin(), String(args['socket']));
       if (env.json) printJson(env, { installed: target });
       else env.io.out(`installed ${target}`);
       return 0;

@@ -1,0 +1,39 @@
+/** `tnet cni install`: finding the plugin from wherever the CLI's code runs, and the wrapper it writes. */
+import { describe, expect, it } from 'vitest';
+import { findPlugin } from '../../lib/cli/commands/cni.js';
+import { pluginWrapper } from '../../lib/cni/install.js';
+
+describe('findPlugin', () => {
+  const existing = (...files: string[]) => (path: string) => files.includes(path);
+
+  it('finds the plugin launcher next to the CLI bundle', () => {
+    expect(findPlugin('file:///t/dist/bin/tnet.bundle.cjs', existing('/t/dist/bin/tnet-cni.cjs'))).toBe('/t/dist/bin/tnet-cni.cjs');
+  });
+
+  it('finds dist/bin from the ES modules in dist/lib, preferring the bundle to the ES entry', () => {
+    const here = 'file:///t/dist/lib/cli/commands/cni.js';
+    expect(findPlugin(here, existing('/t/dist/bin/tnet-cni.cjs', '/t/dist/bin/tnet-cni.js'))).toBe('/t/dist/bin/tnet-cni.cjs');
+    expect(findPlugin(here, existing('/t/dist/bin/tnet-cni.js'))).toBe('/t/dist/bin/tnet-cni.js');
+  });
+
+  it('finds nothing rather than a path that is not there', () => {
+    expect(findPlugin('file:///t/dist/bin/tnet.bundle.cjs', existing())).toBeUndefined();
+  });
+});
+
+describe('pluginWrapper', () => {
+  const wrapper = pluginWrapper(['/usr/bin/node', "/opt/it's/tnet-cni.cjs"], "/run/it's/cni.sock");
+
+  it('offers the call to the server on the given socket, quoted', () => {
+    expect(wrapper.split('\n').slice(0, 4)).toEqual([
+      '#!/bin/sh',
+      '# tnet CNI plugin (written by `tnet cni install`); runtimes exec this with CNI_* set.',
+      'conf=$(cat)',
+      `sock='/run/it'\\''s/cni.sock'`,
+    ]);
+  });
+
+  it('else execs the given command line, quoted, with the runtime\'s arguments and the config it read', () => {
+    expect(wrapper.split('\n').slice(-4)).toEqual([`exec '/usr/bin/node' '/opt/it'\\''s/tnet-cni.cjs' "$@" <<EOF`, '$conf', 'EOF', '']);
+  });
+});
