@@ -6,7 +6,8 @@
  * The etcd here is a single member on loopback (reached from the test process's namespace).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOST_UPLINK_V4, createLabHost, type LabHost } from '../helpers/lab-host.js';
+import { HOST_UPLINK_V4, HOST_UPLINK_V6, OUTSIDE_V6, createLabHost, type LabHost } from '../helpers/lab-host.js';
+import { sourceSeenBy } from '../helpers/peer-address.js';
 import { freePort, startEtcd, type TestEtcd } from '../helpers/etcd.js';
 import { pings } from '../helpers/sh.js';
 
@@ -60,7 +61,7 @@ describe('joining and creating overlays', () => {
     expect(await lab.ok('--store', store, 'host', 'ls')).toMatch(/h1 \*\s+203\.0\.113\.1\s+down/);
   });
 
-  it('derives the MTU from the underlay, refuses bad VNIs, MTUs and subnets, and connects', async () => {
+  it('derives the MTU from the underlay, refuses bad VNIs, MTUs and subnets, connects dual-stack and masquerades IPv6 egress', async () => {
     const s = ['--store', store];
     await fails(/vni: number 0 is not allowed; expected an integer from 1 to 16777215/, 2, ...s, 'create', '--driver', 'overlay', '--vni', '0', 'x');
     await fails(/driver "bridge" takes no vni/, 2, ...s, 'create', '--vni', '5', 'x');
@@ -78,6 +79,9 @@ describe('joining and creating overlays', () => {
     expect(lab.tnetLinks().some((l) => l.startsWith('tnbr-'))).toBe(true);
     expect(pings('tt-ove-c1', '10.81.0.3')).toBe(true);
     expect(pings('tt-ove-c1', 'fd00:81::3')).toBe(true);
+    // Egress over IPv6 leaves through this host's address, as from a dual-stack bridge network.
+    expect(pings('tt-ove-c1', OUTSIDE_V6)).toBe(true);
+    expect(await sourceSeenBy(lab.outside, OUTSIDE_V6, 7003, 'tt-ove-c1')).toBe(HOST_UPLINK_V6);
     await lab.ok(...s, 'rm', '--force', 'ov');
     await lab.ok(...s, 'host', 'leave');
     expect(lab.tnetLinks()).toEqual([]);
