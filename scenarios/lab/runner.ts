@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Backend, CommandResult, Started } from './backend.js';
 import { answerSays, echoClientArgv, echoServerArgv } from './echo.js';
-import { isHostName, type Family, type Scenario, type Step } from './scenario.js';
+import type { IpFamily } from '../../lib/model/types.js';
+import { isHostName, type Scenario, type Step } from './scenario.js';
 import { hostAddress, hostIndex } from './topology.js';
 
 export interface ScenarioReport {
@@ -62,7 +63,7 @@ export const runScenario = async (backend: Backend, s: Scenario, file: string, o
     return c;
   };
   /** A container's address of the family (refreshed), or a literal address as it is. */
-  const addressOf = async (to: string, family: Family): Promise<string | undefined> => {
+  const addressOf = async (to: string, family: IpFamily): Promise<string | undefined> => {
     if (IPV4.test(to) || to.includes(':')) return to;
     const c = await refresh(to);
     return family === 4 ? c.ip : c.ip6;
@@ -78,7 +79,7 @@ export const runScenario = async (backend: Backend, s: Scenario, file: string, o
     return dev;
   };
   /** A remote container's MAC and address of the family, and the VXLAN device its entries are on. */
-  const neighbourOf = async (st: { host: string; network: string; container: string; family: Family }): Promise<{ mac: string; ip: string; dev: string }> => {
+  const neighbourOf = async (st: { host: string; network: string; container: string; family: IpFamily }): Promise<{ mac: string; ip: string; dev: string }> => {
     const c = await refresh(st.container);
     const ip = st.family === 4 ? c.ip : c.ip6;
     if (!c.mac || !ip) throw new Error(`container ${st.container} has no eth0 IPv${st.family} address to look for`);

@@ -22,17 +22,16 @@
  * In arguments, @NAME is container NAME's namespace as tnet takes it (--netns @a).
  */
 
-/** Which of a container's addresses a step is about (the `ipv6` word selects 6). */
-export type Family = 4 | 6;
+import type { IpFamily } from '../../lib/model/types.js';
 
 export type Step =
   | { readonly kind: 'container'; readonly name: string; readonly host: string }
   | { readonly kind: 'tnet'; readonly host: string; readonly args: readonly string[]; readonly fails?: string }
   | { readonly kind: 'sh'; readonly host: string; readonly argv: readonly string[] }
   | { readonly kind: 'apply'; readonly host: string; readonly file: string }
-  | { readonly kind: 'ping'; readonly from: string; readonly to: string; readonly expect: boolean; readonly family: Family; readonly size?: number; readonly df: boolean }
-  | { readonly kind: 'entries'; readonly host: string; readonly network: string; readonly container: string; readonly present: boolean; readonly family: Family }
-  | { readonly kind: 'deleteNeighbour'; readonly host: string; readonly network: string; readonly container: string; readonly family: Family }
+  | { readonly kind: 'ping'; readonly from: string; readonly to: string; readonly expect: boolean; readonly family: IpFamily; readonly size?: number; readonly df: boolean }
+  | { readonly kind: 'entries'; readonly host: string; readonly network: string; readonly container: string; readonly present: boolean; readonly family: IpFamily }
+  | { readonly kind: 'deleteNeighbour'; readonly host: string; readonly network: string; readonly container: string; readonly family: IpFamily }
   | { readonly kind: 'serve'; readonly container: string; readonly port: number; readonly proto: 'tcp' | 'udp' }
   | { readonly kind: 'connect'; readonly proto: 'tcp' | 'udp'; readonly from: string; readonly to: string; readonly port: number; readonly expect: boolean; readonly says?: string }
   | { readonly kind: 'process'; readonly what: 'agent' | 'etcd'; readonly host: string; readonly running: boolean }
@@ -49,7 +48,7 @@ export interface Scenario {
 const words = (s: string): string[] => s.trim().split(/\s+/).filter((w) => w !== '');
 
 /** An optional trailing `ipv6`; anything else there is a usage error (undefined). */
-const familyWord = (w: string | undefined): Family | undefined => (w === undefined ? 4 : w === 'ipv6' ? 6 : undefined);
+const familyWord = (w: string | undefined): IpFamily | undefined => (w === undefined ? 4 : w === 'ipv6' ? 6 : undefined);
 
 /** Host names are h1, h2, …; a check's FROM/TARGET resolves a name like that to the host, never a container. */
 export const isHostName = (name: string): boolean => /^h\d+$/.test(name);
