@@ -2,13 +2,20 @@
  * The overlay driver: on every host, a Linux bridge per network (like the bridge driver: gateway
  * address, veths for local endpoints, NAT for egress through that host) plus a VXLAN device on it.
  * The VXLAN device never floods to learn: in shared-store mode each remote endpoint gets an FDB
- * entry (its MAC behind its host's VTEP) and a permanent ARP entry the device answers from (proxy);
+ * entry (its MAC behind its host's VTEP) and permanent ARP / NDP entries the device answers from (proxy);
  * with static peers, whose endpoints are unknown, broadcasts and unknown MACs are replicated to
  * the listed peers instead.
  */
 import { ownerAlias, vxlanNameFor } from '../model/names.js';
 import { bridgeDriver } from './bridge.js';
-import type { DesiredVxlan, Driver } from './types.js';
+import type { Endpoint } from '../model/types.js';
+import type { DesiredNeighbour, DesiredVxlan, Driver } from './types.js';
+
+/** One entry per address family the endpoint has: the device answers ARP and NDP alike. */
+const neighboursOf = (e: Endpoint): DesiredNeighbour[] => [
+  ...(e.ipv4 === undefined ? [] : [{ family: 4 as const, address: e.ipv4, mac: e.mac }]),
+  ...(e.ipv6 === undefined ? [] : [{ family: 6 as const, address: e.ipv6, mac: e.mac }]),
+];
 
 /** IANA's VXLAN port (the kernel's default is the pre-standard 8472). */
 export const VXLAN_PORT = 4789;
@@ -44,10 +51,7 @@ export const overlayDriver: Driver = {
         cluster.mode === 'store'
           ? entries.map(({ endpoint, dst }) => ({ mac: endpoint.mac, dst }))
           : [...new Set(cluster.peers.values())].sort().map((dst) => ({ mac: FLOOD_MAC, dst })),
-      neighbours:
-        cluster.mode === 'store'
-          ? entries.flatMap(({ endpoint }) => (endpoint.ipv4 === undefined ? [] : [{ address: endpoint.ipv4, mac: endpoint.mac }]))
-          : [],
+      neighbours: cluster.mode === 'store' ? entries.flatMap(({ endpoint }) => neighboursOf(endpoint)) : [],
     };
     return { ...base, vxlan };
   },

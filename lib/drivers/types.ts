@@ -47,12 +47,21 @@ export interface DesiredVxlan {
   readonly mtu: number;
   readonly alias: string;
   readonly master: string; // the network's bridge
-  /** ARP answered from `neighbours` (shared-store mode); off when ARP must cross the tunnel (static peers). */
+  /**
+   * ARP requests and IPv6 Neighbour Solicitations answered from `neighbours` (shared-store mode);
+   * off when they must cross the tunnel (static peers).
+   */
   readonly proxy: boolean;
   /** Device FDB: which remote VTEP a MAC is behind; the all-zero MAC lists flood destinations. */
   readonly fdb: ReadonlyArray<{ readonly mac: string; readonly dst: string }>;
-  /** Permanent ARP entries for remote endpoints, answered by the proxying device. */
-  readonly neighbours: ReadonlyArray<{ readonly address: string; readonly mac: string }>;
+  /** Permanent ARP (IPv4) and NDP (IPv6) entries for remote endpoints, answered by the proxying device. */
+  readonly neighbours: readonly DesiredNeighbour[];
+}
+
+export interface DesiredNeighbour {
+  readonly family: IpFamily;
+  readonly address: string;
+  readonly mac: string;
 }
 
 /** What a host knows about the cluster it belongs to (see service/cluster.ts). */

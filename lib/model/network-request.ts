@@ -110,10 +110,6 @@ export const parseNetworkRequest = (input: unknown, where: string, extraFields: 
   if (driver === 'bridge' && rec.vni !== undefined) {
     throw inputError(at(where, 'vni'), 'driver "bridge" takes no vni: a VNI names a VXLAN segment, which only the overlay driver builds');
   }
-  // The overlay programs IPv4 neighbour entries only; refusing IPv6 beats a half-working network.
-  if (driver === 'overlay' && rec.ipv6 !== undefined && rec.ipv6 !== false) {
-    throw inputError(at(where, 'ipv6'), 'driver "overlay" supports IPv4 only for now; leave out ipv6 (--ipv6)');
-  }
   const vni = rec.vni === undefined ? undefined : asInteger(rec.vni, at(where, 'vni'), VNI_MIN, VNI_MAX);
   const ipv4 = parseIpv4(rec, where);
   const ipv6 = parseIpv6(rec.ipv6, at(where, 'ipv6'));

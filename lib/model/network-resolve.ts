@@ -7,6 +7,7 @@ import { TnetError } from '../errors.js';
 import { chooseSubnet } from '../ipam/pools.js';
 import { cidrsOverlap, parseCidr } from './cidr.js';
 import { bridgeNameFor } from './names.js';
+import { MTU_MIN_IPV6 } from './network-request.js';
 import { checkSubnetRequest, defaultGateway, type SubnetRequest } from './subnet-config.js';
 import { DEFAULT_MTU, VNI_MAX, type IpFamily, type Network, type NetworkRequest, type SubnetConfig } from './types.js';
 
@@ -116,6 +117,11 @@ const resolveOverlay = (req: NetworkRequest, ctx: ResolveContext, base: Pick<Net
   if (req.mtu !== undefined && req.mtu > largest) {
     throw new TnetError('invalidInput', `MTU ${req.mtu} is too large for overlay network "${req.name}": the underlay link ${link} has MTU ${underlayMtu} and VXLAN adds ${VXLAN_OVERHEAD} bytes, so at most ${largest} (outer packets are never fragmented)`, op);
   }
+  const mtu = req.mtu ?? largest;
+  // Parsing checks a given MTU against IPv6's minimum; one derived from a small underlay can fall below it too.
+  if (req.ipv6 !== undefined && mtu < MTU_MIN_IPV6) {
+    throw new TnetError('invalidInput', `overlay network "${req.name}" would get MTU ${mtu} (the underlay link ${link} has MTU ${underlayMtu}, minus ${VXLAN_OVERHEAD} for VXLAN), too small for IPv6, which needs at least ${MTU_MIN_IPV6}`, op);
+  }
   const taken = new Map(ctx.existing.flatMap((n) => (n.overlay ? [[n.overlay.vni, n.name] as const] : [])));
   const owner = req.vni === undefined ? undefined : taken.get(req.vni);
   if (owner !== undefined) throw new TnetError('conflict', `VNI ${req.vni} is already used by overlay network "${owner}"; choose another --vni`, op);
@@ -131,8 +137,9 @@ const resolveOverlay = (req: NetworkRequest, ctx: ResolveContext, base: Pick<Net
   return {
     ...base,
     ipv4: resolveFamily(4, req.ipv4 ?? {}, ctx, req.name, true),
+    ...(req.ipv6 === undefined ? {} : { ipv6: resolveFamily(6, req.ipv6, ctx, req.name, true) }),
     internal: req.internal ?? false,
-    mtu: req.mtu ?? largest,
+    mtu,
     options,
     overlay: { vni },
   };

@@ -3,9 +3,10 @@
  * order by apply.ts. Links are named, not indexed, so a plan means the same thing when it runs.
  * `netns` is a container namespace path; absent means the host namespace.
  */
-import type { DesiredAddress, DesiredRoute } from '../drivers/types.js';
+import type { DesiredAddress, DesiredNeighbour, DesiredRoute } from '../drivers/types.js';
 import type { NftElement } from '../firewall/forwards.js';
 import type { FirewallTable } from '../firewall/types.js';
+import type { IpFamily } from '../model/types.js';
 
 export type Action =
   | { readonly do: 'createBridge'; readonly name: string; readonly mtu: number; readonly alias: string }
@@ -41,8 +42,8 @@ export type Action =
     }
   | { readonly do: 'addFdb'; readonly link: string; readonly mac: string; readonly dst: string }
   | { readonly do: 'deleteFdb'; readonly link: string; readonly mac: string; readonly dst: string }
-  | { readonly do: 'addNeighbour'; readonly link: string; readonly address: string; readonly mac: string }
-  | { readonly do: 'deleteNeighbour'; readonly link: string; readonly address: string }
+  | ({ readonly do: 'addNeighbour'; readonly link: string } & DesiredNeighbour)
+  | { readonly do: 'deleteNeighbour'; readonly link: string; readonly family: IpFamily; readonly address: string }
   | { readonly do: 'setSysctl'; readonly key: string; readonly value: string }
   /** The whole table in one transaction, with every wanted port-forward element. */
   | { readonly do: 'replaceFirewall'; readonly table: FirewallTable; readonly forwards: readonly NftElement[] }

@@ -132,11 +132,11 @@ const run = async (kernel: Kernel, s: Sessions, a: Action): Promise<Undo | undef
       return undefined;
     case 'addNeighbour': {
       const index = await s.requireIndex(undefined, a.link);
-      await kernel.host.addNeighbour(index, 4, a.address, a.mac);
-      return () => kernel.host.deleteNeighbour(index, 4, a.address);
+      await kernel.host.addNeighbour(index, a.family, a.address, a.mac);
+      return () => kernel.host.deleteNeighbour(index, a.family, a.address);
     }
     case 'deleteNeighbour':
-      await kernel.host.deleteNeighbour(await s.requireIndex(undefined, a.link), 4, a.address);
+      await kernel.host.deleteNeighbour(await s.requireIndex(undefined, a.link), a.family, a.address);
       return undefined;
     case 'setSysctl':
       kernel.writeSysctl(kernel.hostNetns, a.key, a.value);

@@ -116,14 +116,15 @@ export const observeHost = async (
   const forwardElements = readForwards ? (listed === undefined ? [] : observeForwardElements(kernel, listed)) : undefined;
   // FDB and neighbour dumps grow with every remote endpoint: only worth it when VXLAN is involved.
   const overlay = desired.some(({ objects }) => objects.vxlan !== undefined) || links.some((l) => l.kind === 'vxlan');
-  const [fdb, neighbours] = overlay ? await Promise.all([kernel.host.listFdb(), kernel.host.listNeighbours(4)]) : [undefined, undefined];
+  const entries = overlay
+    ? await Promise.all([kernel.host.listFdb(), kernel.host.listNeighbours(4), kernel.host.listNeighbours(6)])
+    : undefined;
   return {
     host,
     sysctls,
     firewall: listed === undefined ? undefined : signatureOfListed(listed),
     endpoints,
     ...(forwardElements === undefined ? {} : { forwardElements }),
-    ...(fdb === undefined ? {} : { fdb }),
-    ...(neighbours === undefined ? {} : { neighbours }),
+    ...(entries === undefined ? {} : { fdb: entries[0], neighbours: [...entries[1], ...entries[2]] }),
   };
 };

@@ -28,7 +28,7 @@ export interface ObservedHost {
    */
   readonly forwardElements?: readonly NftElement[];
   readonly endpoints: ReadonlyMap<string, ObservedEndpoint>; // by endpoint id
-  /** Host-namespace FDB and IPv4 neighbour entries; read only when an overlay is wanted or present. */
+  /** Host-namespace FDB and neighbour entries (both families); read only when an overlay is wanted or present. */
   readonly fdb?: readonly FdbEntry[];
   readonly neighbours?: readonly NeighbourEntry[];
 }

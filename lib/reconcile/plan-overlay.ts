@@ -55,9 +55,10 @@ export const planVxlan = (observed: ObservedHost, want: DesiredVxlan): { actions
   for (const f of haveFdb) if (!wantFdb.has(key(f.mac, f.dst)) && f.dst !== undefined) actions.push({ do: 'deleteFdb', link: link.name, mac: f.mac, dst: f.dst });
   for (const f of want.fdb) if (!haveFdbKeys.has(key(f.mac, f.dst))) actions.push({ do: 'addFdb', link: link.name, ...f });
 
-  const haveNeigh = (observed.neighbours ?? []).filter((n) => n.linkIndex === link.index && n.family === 4 && n.permanent);
+  // Both families live in one list; an address names its family, so comparing addresses suffices.
+  const haveNeigh = (observed.neighbours ?? []).filter((n) => n.linkIndex === link.index && n.permanent);
   for (const n of haveNeigh) {
-    if (!want.neighbours.some((w) => w.address === n.address)) actions.push({ do: 'deleteNeighbour', link: link.name, address: n.address });
+    if (!want.neighbours.some((w) => w.address === n.address)) actions.push({ do: 'deleteNeighbour', link: link.name, family: n.family, address: n.address });
   }
   for (const w of want.neighbours) {
     if (!haveNeigh.some((n) => n.address === w.address && n.mac === w.mac)) actions.push({ do: 'addNeighbour', link: link.name, ...w });

@@ -8,7 +8,7 @@
  * local endpoint, a bridge network's endpoint, a host that is not alive, or static-peer mode
  * (where entries belong to peers, not endpoints) all come out as "nothing to do".
  */
-import type { ClusterView, DesiredVxlan } from '../drivers/types.js';
+import type { ClusterView, DesiredNeighbour, DesiredVxlan } from '../drivers/types.js';
 import type { Endpoint, Network } from '../model/types.js';
 import type { Action } from './actions.js';
 import { desiredHost } from './desired.js';
@@ -22,7 +22,7 @@ export interface EndpointChange {
 interface Entries {
   readonly link: string;
   readonly fdb: ReadonlyMap<string, { readonly mac: string; readonly dst: string }>;
-  readonly neighbours: ReadonlyMap<string, { readonly address: string; readonly mac: string }>;
+  readonly neighbours: ReadonlyMap<string, DesiredNeighbour>;
 }
 
 const NO_ENTRIES: Entries = { link: '', fdb: new Map(), neighbours: new Map() };
@@ -36,7 +36,7 @@ const entriesOf = (network: Network, endpoint: Endpoint | undefined, cluster: Cl
   if (withIt === undefined) return NO_ENTRIES;
   const without = vxlanOf(network, [], cluster);
   const fdbKey = (f: { mac: string; dst: string }): string => `${f.mac}>${f.dst}`;
-  const neighbourKey = (n: { address: string; mac: string }): string => `${n.address}=${n.mac}`;
+  const neighbourKey = (n: DesiredNeighbour): string => `${n.address}=${n.mac}`;
   const baseFdb = new Set(without?.fdb.map(fdbKey));
   const baseNeighbours = new Set(without?.neighbours.map(neighbourKey));
   return {
@@ -66,7 +66,7 @@ export const planRemoteEndpointChanges = (
     const was = entriesOf(network, before, cluster);
     const is = entriesOf(network, after, cluster);
     for (const [key, f] of was.fdb) if (!is.fdb.has(key)) deletes.push({ do: 'deleteFdb', link: was.link, ...f });
-    for (const [key, n] of was.neighbours) if (!is.neighbours.has(key)) deletes.push({ do: 'deleteNeighbour', link: was.link, address: n.address });
+    for (const [key, n] of was.neighbours) if (!is.neighbours.has(key)) deletes.push({ do: 'deleteNeighbour', link: was.link, family: n.family, address: n.address });
     for (const [key, f] of is.fdb) if (!was.fdb.has(key)) adds.push({ do: 'addFdb', link: is.link, ...f });
     for (const [key, n] of is.neighbours) if (!was.neighbours.has(key)) adds.push({ do: 'addNeighbour', link: is.link, ...n });
   }

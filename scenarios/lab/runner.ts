@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Backend, CommandResult, Started } from './backend.js';
 import { answerSays, echoClientArgv, echoServerArgv } from './echo.js';
+import type { IpFamily } from '../../lib/model/types.js';
 import { isHostName, type Scenario, type Step } from './scenario.js';
 import { hostAddress, hostIndex } from './topology.js';
 
@@ -27,7 +28,7 @@ export interface RunOptions {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const IPV4 = /^\d+\.\d+\.\d+\.\d+$/;
 
-interface ContainerInfo { host: string; ref: string; ip?: string; mac?: string }
+interface ContainerInfo { host: string; ref: string; ip?: string; ip6?: string; mac?: string }
 
 export const runScenario = async (backend: Backend, s: Scenario, file: string, o: RunOptions = {}): Promise<ScenarioReport> => {
   const started = Date.now();
@@ -48,16 +49,24 @@ export const runScenario = async (backend: Backend, s: Scenario, file: string, o
     if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}): ${r.err.trim() || r.out.trim()}`);
     return r;
   };
-  /** The container's eth0 address and MAC, remembered so 'lacks' can be checked after it left. */
+  /** The container's eth0 addresses and MAC, remembered so 'lacks' can be checked after it left. */
   const refresh = async (name: string): Promise<ContainerInfo> => {
     const c = container(name);
-    const r = await backend.execIn(c.host, name, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']);
+    const r = await backend.execIn(c.host, name, ['ip', '-o', 'addr', 'show', 'dev', 'eth0', 'scope', 'global']);
     const l = await backend.execIn(c.host, name, ['ip', '-o', 'link', 'show', 'dev', 'eth0']);
     const ip = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(r.out)?.[1];
+    const ip6 = /inet6 ([0-9a-f:]+)\//.exec(r.out)?.[1];
     const mac = /link\/ether ([0-9a-f:]{17})/.exec(l.out)?.[1];
     if (ip) c.ip = ip;
+    if (ip6) c.ip6 = ip6;
     if (mac) c.mac = mac;
     return c;
+  };
+  /** A container's address of the family (refreshed), or a literal address as it is. */
+  const addressOf = async (to: string, family: IpFamily): Promise<string | undefined> => {
+    if (IPV4.test(to) || to.includes(':')) return to;
+    const c = await refresh(to);
+    return family === 4 ? c.ip : c.ip6;
   };
   const vxlanDev = async (host: string, network: string): Promise<string> => {
     const key = `${host}/${network}`;
@@ -68,6 +77,13 @@ export const runScenario = async (backend: Backend, s: Scenario, file: string, o
     const dev = `tnvx-${id.slice(0, 10)}`;
     vxlanDevs.set(key, dev);
     return dev;
+  };
+  /** A remote container's MAC and address of the family, and the VXLAN device its entries are on. */
+  const neighbourOf = async (st: { host: string; network: string; container: string; family: IpFamily }): Promise<{ mac: string; ip: string; dev: string }> => {
+    const c = await refresh(st.container);
+    const ip = st.family === 4 ? c.ip : c.ip6;
+    if (!c.mac || !ip) throw new Error(`container ${st.container} has no eth0 IPv${st.family} address to look for`);
+    return { mac: c.mac, ip, dev: await vxlanDev(st.host, st.network) };
   };
   const eventually = async (what: string, check: () => Promise<boolean>): Promise<void> => {
     const deadline = Date.now() + timeout;
@@ -113,8 +129,8 @@ export const runScenario = async (backend: Backend, s: Scenario, file: string, o
         const from = container(st.from);
         const size = st.size === undefined ? [] : ['-s', String(st.size)];
         const df = st.df ? ['-M', 'do'] : [];
-        await eventually(`${st.expect ? 'ping' : 'no ping'} ${st.from} -> ${st.to}`, async () => {
-          const to = IPV4.test(st.to) ? st.to : (await refresh(st.to)).ip;
+        await eventually(`${st.expect ? 'ping' : 'no ping'} ${st.from} -> ${st.to}${st.family === 6 ? ' (IPv6)' : ''}`, async () => {
+          const to = await addressOf(st.to, st.family);
           if (to === undefined) return false;
           const r = await backend.execIn(from.host, st.from, ['ping', '-c', '1', '-W', '1', ...df, ...size, to]);
           return (r.code === 0) === st.expect;
@@ -122,15 +138,18 @@ export const runScenario = async (backend: Backend, s: Scenario, file: string, o
         return;
       }
       case 'entries': {
-        const c = await refresh(st.container);
-        if (!c.mac || !c.ip) throw new Error(`container ${st.container} has no eth0 address to look for`);
-        const dev = await vxlanDev(st.host, st.network);
+        const { mac, ip, dev } = await neighbourOf(st);
         await eventually(`entries on ${st.host} for ${st.container} ${st.present ? 'present' : 'absent'}`, async () => {
           const fdb = (await backend.exec(st.host, ['bridge', 'fdb', 'show', 'dev', dev])).out;
-          const neigh = (await backend.exec(st.host, ['ip', 'neigh', 'show', 'dev', dev])).out;
-          const has = [fdb.includes(`${c.mac} dst`), new RegExp(`^${c.ip?.replaceAll('.', '\\.')} .*${c.mac}`, 'm').test(neigh)];
+          const neigh = (await backend.exec(st.host, ['ip', `-${st.family}`, 'neigh', 'show', 'dev', dev])).out;
+          const has = [fdb.includes(`${mac} dst`), neigh.split('\n').some((l) => l.startsWith(`${ip} `) && l.includes(mac))];
           return st.present ? has.every(Boolean) : !has.some(Boolean);
         });
+        return;
+      }
+      case 'deleteNeighbour': {
+        const { ip, dev } = await neighbourOf(st);
+        must(`deleting ${ip} on ${dev} on ${st.host}`, await backend.exec(st.host, ['ip', `-${st.family}`, 'neigh', 'del', ip, 'dev', dev]));
         return;
       }
       case 'serve': {

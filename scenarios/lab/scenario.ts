@@ -7,8 +7,10 @@
  *   on HOST fails tnet ARGS… ~ TEXT              must fail, stderr containing TEXT
  *   on HOST sh ARGS…                             any command in the host's namespace
  *   apply on HOST FILE                           tnet apply -f FILE (relative to the scenario)
- *   ping A -> B [size N df]   no-ping A -> B …   B is a container or an address; retried until true
- *   entries on HOST NETWORK has|lacks CONTAINER  the VXLAN FDB + ARP entries for a remote container
+ *   ping A -> B [ipv6] [size N df]   no-ping A -> B …   B is a container or an address; retried until true
+ *   entries on HOST NETWORK has|lacks CONTAINER [ipv6]  the VXLAN FDB + ARP (NDP) entries for a remote container
+ *   delete-neighbour on HOST NETWORK CONTAINER [ipv6]   deletes that ARP (NDP) entry by hand: drift to repair
+ *     ipv6: the container's global IPv6 address instead of its IPv4 one.
  *   serve CONTAINER PORT [tcp|udp]               an echo server in CONTAINER (stopped at the end)
  *   tcp FROM -> TARGET:PORT [says TEXT]          a connection answers (with TEXT); retried until true
  *   no-tcp FROM -> TARGET:PORT                   nothing answers; also udp / no-udp
@@ -20,13 +22,16 @@
  * In arguments, @NAME is container NAME's namespace as tnet takes it (--netns @a).
  */
 
+import type { IpFamily } from '../../lib/model/types.js';
+
 export type Step =
   | { readonly kind: 'container'; readonly name: string; readonly host: string }
   | { readonly kind: 'tnet'; readonly host: string; readonly args: readonly string[]; readonly fails?: string }
   | { readonly kind: 'sh'; readonly host: string; readonly argv: readonly string[] }
   | { readonly kind: 'apply'; readonly host: string; readonly file: string }
-  | { readonly kind: 'ping'; readonly from: string; readonly to: string; readonly expect: boolean; readonly size?: number; readonly df: boolean }
-  | { readonly kind: 'entries'; readonly host: string; readonly network: string; readonly container: string; readonly present: boolean }
+  | { readonly kind: 'ping'; readonly from: string; readonly to: string; readonly expect: boolean; readonly family: IpFamily; readonly size?: number; readonly df: boolean }
+  | { readonly kind: 'entries'; readonly host: string; readonly network: string; readonly container: string; readonly present: boolean; readonly family: IpFamily }
+  | { readonly kind: 'deleteNeighbour'; readonly host: string; readonly network: string; readonly container: string; readonly family: IpFamily }
   | { readonly kind: 'serve'; readonly container: string; readonly port: number; readonly proto: 'tcp' | 'udp' }
   | { readonly kind: 'connect'; readonly proto: 'tcp' | 'udp'; readonly from: string; readonly to: string; readonly port: number; readonly expect: boolean; readonly says?: string }
   | { readonly kind: 'process'; readonly what: 'agent' | 'etcd'; readonly host: string; readonly running: boolean }
@@ -41,6 +46,9 @@ export interface Scenario {
 }
 
 const words = (s: string): string[] => s.trim().split(/\s+/).filter((w) => w !== '');
+
+/** An optional trailing `ipv6`; anything else there is a usage error (undefined). */
+const familyWord = (w: string | undefined): IpFamily | undefined => (w === undefined ? 4 : w === 'ipv6' ? 6 : undefined);
 
 /** Host names are h1, h2, …; a check's FROM/TARGET resolves a name like that to the host, never a container. */
 export const isHostName = (name: string): boolean => /^h\d+$/.test(name);
@@ -82,15 +90,27 @@ export const parseScenario = (text: string, file: string): Scenario => {
       case 'apply': if (a !== 'on' || !b || !c) throw bad(n, 'expected: apply on HOST FILE'); return { kind: 'apply', host: b, file: c };
       case 'ping':
       case 'no-ping': {
-        if (b !== '->' || !a || !c) throw bad(n, `expected: ${k} A -> B [size N df]`);
+        if (b !== '->' || !a || !c) throw bad(n, `expected: ${k} A -> B [ipv6] [size N df]`);
         const i = w.indexOf('size');
         const size = i < 0 ? undefined : Number(w[i + 1]);
-        return { kind: 'ping', from: a, to: c, expect: k === 'ping', df: w.includes('df'), ...(size === undefined ? {} : { size }) };
+        const family = w.includes('ipv6') ? 6 : 4;
+        return { kind: 'ping', from: a, to: c, expect: k === 'ping', family, df: w.includes('df'), ...(size === undefined ? {} : { size }) };
       }
       case 'entries': {
-        const [, on, host, network, verb, container] = w;
-        if (on !== 'on' || !host || !network || (verb !== 'has' && verb !== 'lacks') || !container) throw bad(n, 'expected: entries on HOST NETWORK has|lacks CONTAINER');
-        return { kind: 'entries', host, network, container, present: verb === 'has' };
+        const [, on, host, network, verb, container, fam, ...rest] = w;
+        const family = familyWord(fam);
+        if (on !== 'on' || !host || !network || (verb !== 'has' && verb !== 'lacks') || !container || family === undefined || rest.length > 0) {
+          throw bad(n, 'expected: entries on HOST NETWORK has|lacks CONTAINER [ipv6]');
+        }
+        return { kind: 'entries', host, network, container, present: verb === 'has', family };
+      }
+      case 'delete-neighbour': {
+        const [, on, host, network, container, fam, ...rest] = w;
+        const family = familyWord(fam);
+        if (on !== 'on' || !host || !network || !container || family === undefined || rest.length > 0) {
+          throw bad(n, 'expected: delete-neighbour on HOST NETWORK CONTAINER [ipv6]');
+        }
+        return { kind: 'deleteNeighbour', host, network, container, family };
       }
       case 'serve': {
         const p = port(b);

@@ -2,8 +2,9 @@
  * The agent applies another host's connect and disconnect incrementally: the endpoint's FDB and
  * neighbour entries appear and go on this host without the agent reading the store again (no
  * level pass), and with the periodic resync an hour away, so nothing else could have put them
- * there. One lab host, in-process agent, single-member etcd on loopback; "h2" exists only as
- * records in the store.
+ * there. The network is dual-stack, so each endpoint brings an IPv4 and an IPv6 neighbour entry.
+ * One lab host, in-process agent, single-member etcd on loopback; "h2" exists only as records in
+ * the store.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp, type App } from '../../lib/app.js';
@@ -58,7 +59,7 @@ beforeAll(async () => {
   const storeUrl = `etcd://${etcd.endpoints[0]?.replace('http://', '')}/${PREFIX}-${process.pid}`;
   const s = ['--store', storeUrl];
   await lab.ok(...s, 'host', 'join', '--vtep', HOST_UPLINK_V4, '--name', 'h1');
-  await lab.ok(...s, 'create', '--driver', 'overlay', '--subnet', '10.82.0.0/24', '--vni', '310', 'ov');
+  await lab.ok(...s, 'create', '--driver', 'overlay', '--subnet', '10.82.0.0/24', '--ipv6', '--subnet', 'fd00:82::/64', '--vni', '310', 'ov');
   app = await openApp({ stateDir: lab.stateDir, storeUrl, hostNetns: lab.ns });
   counted = countingReads(app.ctx.repo.store);
   ctx = { ...app.ctx, repo: createRepository(counted.store, () => 'host/h1') };
@@ -79,21 +80,27 @@ afterAll(async () => {
   await etcd?.stop();
 });
 
-const remote = (name: string, ipv4: string): Endpoint => {
+const remote = (name: string, ipv4: string, ipv6: string): Endpoint => {
   const netns = `/run/netns/h2-${name}`;
   const id = endpointIdFor(network.id, netns, 'eth0');
-  return { id, network: 'ov', netns, ifname: 'eth0', ipv4, mac: macFor(id), aliases: [], routeMetric: 100, owner: { kind: 'cli' }, host: 'h2' };
+  return { id, network: 'ov', netns, ifname: 'eth0', ipv4, ipv6, mac: macFor(id), aliases: [], routeMetric: 100, owner: { kind: 'cli' }, host: 'h2' };
 };
 
 const fdb = (): string => sh('bridge', '-n', lab.ns, 'fdb', 'show', 'dev', vxlanNameFor(network));
 const neighbours = (): string => sh('ip', '-n', lab.ns, 'neigh', 'show', 'dev', vxlanNameFor(network), 'nud', 'permanent');
-const hasEntries = (e: Endpoint): boolean =>
-  fdb().includes(`${e.mac} dst ${H2_VTEP} self permanent`) && neighbours().includes(`${e.ipv4} lladdr ${e.mac} PERMANENT`);
-const hasNone = (e: Endpoint): boolean => !fdb().includes(e.mac) && !neighbours().includes(`${e.ipv4} `);
+const addressesOf = (e: Endpoint): string[] => [e.ipv4 ?? '', e.ipv6 ?? ''];
+const hasEntries = (e: Endpoint): boolean => {
+  const neigh = neighbours();
+  return fdb().includes(`${e.mac} dst ${H2_VTEP} self permanent`) && addressesOf(e).every((a) => neigh.includes(`${a} lladdr ${e.mac} PERMANENT`));
+};
+const hasNone = (e: Endpoint): boolean => {
+  const neigh = neighbours();
+  return !fdb().includes(e.mac) && addressesOf(e).every((a) => !neigh.includes(`${a} `));
+};
 
 describe('the agent and another host\'s endpoints', () => {
   it('programs a remote endpoint that was recorded before it looked (its first, full pass)', async () => {
-    const first = remote('first', '10.82.0.10');
+    const first = remote('first', '10.82.0.10', 'fd00:82::10');
     await ctx.repo.addEndpoint(first);
     await waitFor('the first endpoint\'s entries', () => hasEntries(first));
   });
@@ -102,13 +109,14 @@ describe('the agent and another host\'s endpoints', () => {
     // Whatever the first pass left queued (its own endpoint's event) is done by now.
     await new Promise((r) => setTimeout(r, 300));
     counted.reset();
-    const e = remote('b', '10.82.0.11');
+    const e = remote('b', '10.82.0.11', 'fd00:82::11');
     await ctx.repo.addEndpoint(e);
     await waitFor('the new endpoint\'s entries', () => hasEntries(e));
     await ctx.repo.removeEndpoint(e);
     await waitFor('the entries to go', () => hasNone(e));
-    // The agent logs a round after programming it: the entries can go before its second line.
-    await waitFor('the agent to log both rounds', () => agentLog.filter((l) => l.startsWith('update: 2 change(s)')).length === 2);
+    // The agent logs a round after programming it, so the entries can go before its second line.
+    // Each way: the FDB entry and the IPv4 and IPv6 neighbour entries.
+    await waitFor('the agent to log both rounds', () => agentLog.filter((l) => l.startsWith('update: 3 change(s)')).length === 2);
     // addEndpoint and removeEndpoint write without reading: every read would be the agent's.
     expect(counted.reads(), `the agent read the store; its log:\n${agentLog.join('\n')}`).toBe(0);
   });

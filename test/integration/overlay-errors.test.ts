@@ -1,11 +1,13 @@
 /**
  * Overlay bad input on one lab host, in-process: unreachable and malformed store addresses (and
  * the local store still working afterwards), creating or connecting before joining, joining with
- * a local store, twice, or with an address the host does not have, and VNI/MTU/subnet refusals.
+ * a local store, twice, or with an address the host does not have, and VNI/MTU/subnet refusals
+ * (IPv6 included: an overlay may be dual-stack).
  * The etcd here is a single member on loopback (reached from the test process's namespace).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOST_UPLINK_V4, createLabHost, type LabHost } from '../helpers/lab-host.js';
+import { HOST_UPLINK_V4, HOST_UPLINK_V6, OUTSIDE_V6, createLabHost, type LabHost } from '../helpers/lab-host.js';
+import { sourceSeenBy } from '../helpers/peer-address.js';
 import { freePort, startEtcd, type TestEtcd } from '../helpers/etcd.js';
 import { pings } from '../helpers/sh.js';
 
@@ -59,22 +61,27 @@ describe('joining and creating overlays', () => {
     expect(await lab.ok('--store', store, 'host', 'ls')).toMatch(/h1 \*\s+203\.0\.113\.1\s+down/);
   });
 
-  it('derives the MTU from the underlay, refuses bad VNIs, MTUs and subnets, and connects', async () => {
+  it('derives the MTU from the underlay, refuses bad VNIs, MTUs and subnets, connects dual-stack and masquerades IPv6 egress', async () => {
     const s = ['--store', store];
     await fails(/vni: number 0 is not allowed; expected an integer from 1 to 16777215/, 2, ...s, 'create', '--driver', 'overlay', '--vni', '0', 'x');
     await fails(/driver "bridge" takes no vni/, 2, ...s, 'create', '--vni', '5', 'x');
     await fails(/MTU 1451 is too large .* at most 1450/, 2, ...s, 'create', '--driver', 'overlay', '--mtu', '1451', 'x');
-    await fails(/supports IPv4 only/, 2, ...s, 'create', '--driver', 'overlay', '--ipv6', 'x');
-    const ov = JSON.parse(await lab.ok(...s, 'create', '--driver', 'overlay', '--subnet', '10.81.0.0/24', '--vni', '300', 'ov', '--json'));
-    expect(ov).toMatchObject({ driver: 'overlay', mtu: 1450, overlay: { vni: 300 } });
+    await fails(/1279 is too small for IPv6/, 2, ...s, 'create', '--driver', 'overlay', '--ipv6', '--mtu', '1279', 'x');
+    const ov = JSON.parse(await lab.ok(...s, 'create', '--driver', 'overlay', '--subnet', '10.81.0.0/24', '--ipv6', '--subnet', 'fd00:81::/64', '--vni', '300', 'ov', '--json'));
+    expect(ov).toMatchObject({ driver: 'overlay', mtu: 1450, overlay: { vni: 300 }, ipv6: { subnet: 'fd00:81::/64', gateway: 'fd00:81::1' } });
     await fails(/VNI 300 is already used by overlay network "ov"/, 5, ...s, 'create', '--driver', 'overlay', '--vni', '300', 'ov2');
     await fails(/overlaps network "ov"/, 5, ...s, 'create', '--driver', 'overlay', '--subnet', '10.81.0.0/25', 'ov2');
+    await fails(/overlaps network "ov"/, 5, ...s, 'create', '--driver', 'overlay', '--ipv6', '--subnet', 'fd00:81::/56', 'ov2');
     await fails(/overlaps 203\.0\.113\.0\/24, which this host already routes/, 5, ...s, 'create', '--driver', 'overlay', '--subnet', '203.0.113.0/25', 'ov2');
     const e1 = JSON.parse(await lab.ok(...s, 'connect', 'ov', '--netns', 'tt-ove-c1', '--json'));
     const e2 = JSON.parse(await lab.ok(...s, 'connect', 'ov', '--netns', 'tt-ove-c2', '--json'));
-    expect([e1.host, e2.host, e1.ipv4, e2.ipv4]).toEqual(['h1', 'h1', '10.81.0.2', '10.81.0.3']);
+    expect([e1.host, e2.host, e1.ipv4, e2.ipv4, e1.ipv6, e2.ipv6]).toEqual(['h1', 'h1', '10.81.0.2', '10.81.0.3', 'fd00:81::2', 'fd00:81::3']);
     expect(lab.tnetLinks().some((l) => l.startsWith('tnbr-'))).toBe(true);
     expect(pings('tt-ove-c1', '10.81.0.3')).toBe(true);
+    expect(pings('tt-ove-c1', 'fd00:81::3')).toBe(true);
+    // Egress over IPv6 leaves through this host's address, as from a dual-stack bridge network.
+    expect(pings('tt-ove-c1', OUTSIDE_V6)).toBe(true);
+    expect(await sourceSeenBy(lab.outside, OUTSIDE_V6, 7003, 'tt-ove-c1')).toBe(HOST_UPLINK_V6);
     await lab.ok(...s, 'rm', '--force', 'ov');
     await lab.ok(...s, 'host', 'leave');
     expect(lab.tnetLinks()).toEqual([]);

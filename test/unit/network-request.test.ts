@@ -47,6 +47,12 @@ describe('parseNetworkRequest', () => {
     expect(parse({ name: 'a', ipv6: false })).toEqual({ name: 'a', driver: 'bridge' });
   });
 
+  test('overlay takes IPv6 like bridge: chosen or given, with the MTU floor of IPv6', () => {
+    expect(parse({ name: 'o', driver: 'overlay', ipv6: true, vni: 7 })).toEqual({ name: 'o', driver: 'overlay', ipv6: {}, vni: 7 });
+    expect(parse({ name: 'o', driver: 'overlay', ipv6: { subnet: 'fd00:40::/64' } }).ipv6).toEqual({ subnet: 'fd00:40::/64' });
+    bad({ name: 'o', driver: 'overlay', ipv6: true, mtu: 1279 }, /^mtu: 1279 is too small for IPv6/);
+  });
+
   test('host and none take labels only', () => {
     expect(parse({ name: 'h', driver: 'host', labels: { a: 'b' } })).toEqual({ name: 'h', driver: 'host', labels: { a: 'b' } });
     expect(parse({ name: 'n', driver: 'none' })).toEqual({ name: 'n', driver: 'none' });

@@ -18,6 +18,10 @@ const on = (e: Endpoint, host: string): Endpoint => ({ ...e, host });
 const a1 = on(endpoint(ov, '/run/netns/h1-a', '10.40.0.2'), 'h1');
 const b2 = on(endpoint(ov, '/run/netns/h2-b', '10.40.0.3'), 'h2');
 const c3 = on(endpoint(ov, '/run/netns/h3-c', '10.40.0.4'), 'h3');
+const dual = network({ ...ov, ipv6: { subnet: 'fd74:6e65:7400::/64', gateway: 'fd74:6e65:7400::1' } });
+const dualA1: Endpoint = { ...a1, ipv6: 'fd74:6e65:7400::2' };
+const dualB2: Endpoint = { ...b2, ipv6: 'fd74:6e65:7400::3' };
+const dualC3: Endpoint = { ...c3, ipv6: 'fd74:6e65:7400::4' };
 const store = (peers: Record<string, string>): ClusterView => ({ self: { name: 'h1', vtep: '192.168.56.11' }, peers: new Map(Object.entries(peers)), mode: 'store' });
 
 describe('overlay driver', () => {
@@ -27,9 +31,29 @@ describe('overlay driver', () => {
     expect(d?.objects.vxlan).toEqual({
       name: vxlanNameFor(ov), vni: 4242, local: '192.168.56.11', port: 4789, mtu: 1450, alias: ownerAlias(ov.id), master: bridgeNameFor(ov), proxy: true,
       fdb: [{ mac: b2.mac, dst: '192.168.56.12' }], // h3 is not alive: no entries for c3
-      neighbours: [{ address: '10.40.0.3', mac: b2.mac }],
+      neighbours: [{ family: 4, address: '10.40.0.3', mac: b2.mac }],
     });
     expect(d?.objects.firewall?.subnets).toEqual(['10.40.0.0/24']);
+  });
+
+  it('gives a dual-stack network IPv6 on the bridge and in containers, an NDP entry per remote endpoint, and v6 egress', () => {
+    const [d] = desiredHost([dual], [dualA1, dualB2], store({ h2: '192.168.56.12' }));
+    expect(d?.objects.bridge?.addresses).toEqual([
+      { family: 4, address: '10.40.0.1', prefixLength: 24 },
+      { family: 6, address: 'fd74:6e65:7400::1', prefixLength: 64 },
+    ]);
+    expect(d?.objects.vxlan?.neighbours).toEqual([
+      { family: 4, address: '10.40.0.3', mac: dualB2.mac },
+      { family: 6, address: 'fd74:6e65:7400::3', mac: dualB2.mac },
+    ]);
+    expect(d?.objects.vxlan?.fdb).toEqual([{ mac: dualB2.mac, dst: '192.168.56.12' }]);
+    expect(d?.objects.firewall?.subnets).toEqual(['10.40.0.0/24', 'fd74:6e65:7400::/64']);
+    expect(d?.objects.sysctls).toContainEqual({ key: 'net/ipv6/conf/all/forwarding', value: '1' });
+    const veth = d?.endpoints[0]?.objects;
+    expect(veth?.kind === 'veth' && veth.container).toMatchObject({
+      addresses: [{ family: 4, address: '10.40.0.2' }, { family: 6, address: 'fd74:6e65:7400::2', prefixLength: 64 }],
+      routes: [{ family: 4, destination: '0.0.0.0/0', gateway: '10.40.0.1' }, { family: 6, destination: '::/0', gateway: 'fd74:6e65:7400::1' }],
+    });
   });
 
   it('floods to the listed peers in static mode, with ARP crossing the tunnel', () => {
@@ -77,7 +101,19 @@ describe('VXLAN planning', () => {
       { do: 'deleteFdb', link: want.name, mac: b2.mac, dst: '192.168.56.99' },
       { do: 'deleteFdb', link: want.name, mac: '02:dd:00:00:00:01', dst: '192.168.56.13' },
       { do: 'addFdb', link: want.name, mac: b2.mac, dst: '192.168.56.12' },
-      { do: 'deleteNeighbour', link: want.name, address: '10.40.0.9' },
+      { do: 'deleteNeighbour', link: want.name, family: 4, address: '10.40.0.9' },
+    ]);
+  });
+
+  it('repairs a deleted IPv6 neighbour entry and removes a stale one, leaving IPv4 entries alone', () => {
+    const wantDual = overlayDriver.network(dual, store({ h2: '192.168.56.12', h3: '192.168.56.13' }), [dualB2, dualC3]).vxlan!;
+    const v6 = (address: string, mac: string): NeighbourEntry => ({ ...neighOf(address, mac), family: 6 });
+    const all = [...converged.neigh, v6('fd74:6e65:7400::3', b2.mac), v6('fd74:6e65:7400::4', c3.mac)];
+    expect(planVxlan(observed(link(), converged.fdb, all), wantDual).actions).toEqual([]);
+    const drifted = [...converged.neigh, v6('fd74:6e65:7400::4', c3.mac), v6('fd74:6e65:7400::99', '02:dd:00:00:00:01')];
+    expect(planVxlan(observed(link(), converged.fdb, drifted), wantDual).actions).toEqual([
+      { do: 'deleteNeighbour', link: want.name, family: 6, address: 'fd74:6e65:7400::99' },
+      { do: 'addNeighbour', link: want.name, family: 6, address: 'fd74:6e65:7400::3', mac: b2.mac },
     ]);
   });
 
@@ -96,6 +132,17 @@ describe('overlay network resolution', () => {
   it('derives the MTU from the underlay and picks the lowest free VNI', () => {
     const n = resolveNetwork({ name: 'o2', driver: 'overlay', ipv4: { subnet: '10.41.0.0/24' } }, ctx);
     expect(n).toMatchObject({ mtu: 1450, overlay: { vni: 256 }, ipv4: { subnet: '10.41.0.0/24', gateway: '10.41.0.1' } });
+  });
+
+  it('takes IPv6 like a bridge network: a ULA /64 from the pool, or a given subnet checked against networks and routes', () => {
+    const withDual = { ...ctx, existing: [dual], hostRoutes: ['192.168.56.0/24', 'fd00:56::/64'] };
+    expect(resolveNetwork({ name: 'o2', driver: 'overlay', ipv4: { subnet: '10.41.0.0/24' }, ipv6: {} }, withDual)).toMatchObject({
+      ipv6: { subnet: 'fd74:6e65:7400:1::/64', gateway: 'fd74:6e65:7400:1::1' },
+    });
+    expect(resolveNetwork({ name: 'o2', driver: 'overlay', ipv6: { subnet: 'fd00:41::/64' } }, withDual).ipv6).toEqual({ subnet: 'fd00:41::/64', gateway: 'fd00:41::1' });
+    expectError(() => resolveNetwork({ name: 'o2', driver: 'overlay', ipv6: { subnet: 'fd74:6e65:7400::/56' } }, withDual), 'conflict', /overlaps network "ov"/);
+    expectError(() => resolveNetwork({ name: 'o2', driver: 'overlay', ipv6: { subnet: 'fd00:56::/64' } }, withDual), 'conflict', /overlaps fd00:56::\/64, which this host already routes/);
+    expectError(() => resolveNetwork({ name: 'o2', driver: 'overlay', ipv6: {} }, { ...ctx, underlay: { link: 'ul', mtu: 1300 } }), 'invalidInput', /would get MTU 1250 .* too small for IPv6, which needs at least 1280/);
   });
 
   it('refuses a too large MTU, a used VNI, an overlapping subnet, a routed subnet, and a host that has not joined', () => {

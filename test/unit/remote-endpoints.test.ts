@@ -52,11 +52,11 @@ describe('planRemoteEndpointChanges', () => {
   it('adds a new remote endpoint\'s FDB entry and neighbour, and removes them when it goes', () => {
     expect(planRemoteEndpointChanges([ov], view, [{ after: b2 }])).toEqual([
       { do: 'addFdb', link: vx, mac: b2.mac, dst: VTEP2 },
-      { do: 'addNeighbour', link: vx, address: '10.40.0.3', mac: b2.mac },
+      { do: 'addNeighbour', link: vx, family: 4, address: '10.40.0.3', mac: b2.mac },
     ]);
     expect(planRemoteEndpointChanges([ov], view, [{ before: b2 }])).toEqual([
       { do: 'deleteFdb', link: vx, mac: b2.mac, dst: VTEP2 },
-      { do: 'deleteNeighbour', link: vx, address: '10.40.0.3' },
+      { do: 'deleteNeighbour', link: vx, family: 4, address: '10.40.0.3' },
     ]);
   });
 
@@ -64,9 +64,9 @@ describe('planRemoteEndpointChanges', () => {
     const taker = { ...c3, ipv4: '10.40.0.3' };
     expect(planRemoteEndpointChanges([ov], view, [{ after: taker }, { before: b2 }])).toEqual([
       { do: 'deleteFdb', link: vx, mac: b2.mac, dst: VTEP2 },
-      { do: 'deleteNeighbour', link: vx, address: '10.40.0.3' },
+      { do: 'deleteNeighbour', link: vx, family: 4, address: '10.40.0.3' },
       { do: 'addFdb', link: vx, mac: taker.mac, dst: VTEP3 },
-      { do: 'addNeighbour', link: vx, address: '10.40.0.3', mac: taker.mac },
+      { do: 'addNeighbour', link: vx, family: 4, address: '10.40.0.3', mac: taker.mac },
     ]);
   });
 
@@ -75,8 +75,27 @@ describe('planRemoteEndpointChanges', () => {
     expect(planRemoteEndpointChanges([ov], view, [{ before: b2, after: unchanged }])).toEqual([]);
     const readdressed = { ...b2, ipv4: '10.40.0.9' };
     expect(planRemoteEndpointChanges([ov], view, [{ before: b2, after: readdressed }])).toEqual([
-      { do: 'deleteNeighbour', link: vx, address: '10.40.0.3' },
-      { do: 'addNeighbour', link: vx, address: '10.40.0.9', mac: b2.mac },
+      { do: 'deleteNeighbour', link: vx, family: 4, address: '10.40.0.3' },
+      { do: 'addNeighbour', link: vx, family: 4, address: '10.40.0.9', mac: b2.mac },
+    ]);
+  });
+
+  it('moves the IPv6 neighbour entry of a dual-stack endpoint next to its IPv4 one', () => {
+    const dual = network({ ...ov, ipv6: { subnet: 'fd74:6e65:7400::/64', gateway: 'fd74:6e65:7400::1' } });
+    const b = { ...b2, ipv6: 'fd74:6e65:7400::3' };
+    expect(planRemoteEndpointChanges([dual], view, [{ after: b }])).toEqual([
+      { do: 'addFdb', link: vx, mac: b.mac, dst: VTEP2 },
+      { do: 'addNeighbour', link: vx, family: 4, address: '10.40.0.3', mac: b.mac },
+      { do: 'addNeighbour', link: vx, family: 6, address: 'fd74:6e65:7400::3', mac: b.mac },
+    ]);
+    expect(planRemoteEndpointChanges([dual], view, [{ before: b, after: { ...b, ipv6: 'fd74:6e65:7400::9' } }])).toEqual([
+      { do: 'deleteNeighbour', link: vx, family: 6, address: 'fd74:6e65:7400::3' },
+      { do: 'addNeighbour', link: vx, family: 6, address: 'fd74:6e65:7400::9', mac: b.mac },
+    ]);
+    expect(planRemoteEndpointChanges([dual], view, [{ before: b }])).toEqual([
+      { do: 'deleteFdb', link: vx, mac: b.mac, dst: VTEP2 },
+      { do: 'deleteNeighbour', link: vx, family: 4, address: '10.40.0.3' },
+      { do: 'deleteNeighbour', link: vx, family: 6, address: 'fd74:6e65:7400::3' },
     ]);
   });
 

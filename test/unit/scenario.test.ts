@@ -47,6 +47,21 @@ describe('tcp / no-tcp / udp checks', () => {
   });
 });
 
+describe('IPv6 checks', () => {
+  test('ping takes ipv6 anywhere after the target; IPv4 is the default', () => {
+    expect(one('ping a -> b')).toMatchObject({ kind: 'ping', family: 4 });
+    expect(one('ping a -> c ipv6 size 1402 df')).toEqual({ kind: 'ping', from: 'a', to: 'c', expect: true, family: 6, size: 1402, df: true });
+  });
+  test('entries and delete-neighbour take a trailing ipv6', () => {
+    expect(one('entries on h1 ov has c ipv6')).toEqual({ kind: 'entries', host: 'h1', network: 'ov', container: 'c', present: true, family: 6 });
+    expect(one('entries on h1 ov lacks c')).toMatchObject({ present: false, family: 4 });
+    expect(one('delete-neighbour on h1 ov c ipv6')).toEqual({ kind: 'deleteNeighbour', host: 'h1', network: 'ov', container: 'c', family: 6 });
+  });
+  test.each(['entries on h1 ov has c ipv4', 'entries on h1 ov has c ipv6 x', 'delete-neighbour on h1 ov', 'delete-neighbour h1 ov c', 'delete-neighbour on h1 ov c v6'])('rejects %j', (l) => {
+    expect(() => parse(l)).toThrow(/t\.scn:2: /);
+  });
+});
+
 test('a container may not be named like a host: checks resolve hN to the host', () => {
   expect(() => parse('container h1 on h2')).toThrow(/names like h1 are hosts/);
 });
