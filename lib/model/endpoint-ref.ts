@@ -28,6 +28,6 @@ export const selectByContainer = (endpoints: readonly Endpoint[], container: str
   if (matches.length === 0) {
     throw new TnetError('notFound', `no container ${container} is attached to network ${networkName}`, { target: container });
   }
-  const ids = matches.map((e) => ownedBy(e)).join(', ');
+  const ids = matches.map((e) => ownedBy(e)).sort().join(', ');
   throw new TnetError('invalidInput', `container ${container} is ambiguous on network ${networkName}: it starts ${ids}; give more of the id`, { target: container });
 };

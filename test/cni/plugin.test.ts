@@ -73,16 +73,20 @@ describe('ADD, CHECK, DEL through real plugin processes', () => {
     const [c, d] = [lab.container('cid1'), lab.container('cid2')];
     await ok('ADD', envFor('5e1f00aa', c), conf({ runtimeConfig: { portMappings: [{ hostPort: 8089, containerPort: 80, protocol: 'tcp' }] } }));
     await ok('ADD', envFor('5e1f00bb', d), conf());
-    const ambiguous = await lab.tnet('disconnect', 'pods', '--container', '5e1f');
-    expect(ambiguous.code).toBe(2);
-    expect(ambiguous.err).toContain('container 5e1f is ambiguous on network pods: it starts 5e1f00aa, 5e1f00bb');
-    expect(await lab.ok('port', 'ls', 'pods', '--container', '5e1f00a')).toMatch(/8089\s+10\.73\.0\.\d+:80\s+tcp/);
-    expect(await lab.ok('disconnect', 'pods', '--container', '5e1f00a')).toContain('disconnected');
-    expect(inNetns(c, 'ip', '-o', 'link', 'show')).not.toMatch(/eth0/);
-    expect((await lab.tnet('disconnect', 'pods', '--container', '5e1f00a')).err).toContain('no container 5e1f00a is attached to network pods');
-    expect((await lab.tnet('disconnect', 'pods')).err).toContain('name the attachment: --netns');
-    await ok('DEL', envFor('5e1f00aa', c), conf()); // the runtime's DEL after the CLI's: still success
-    await ok('DEL', envFor('5e1f00bb', d), conf());
+    try {
+      const ambiguous = await lab.tnet('disconnect', 'pods', '--container', '5e1f');
+      expect(ambiguous.code).toBe(2);
+      expect(ambiguous.err).toContain('container 5e1f is ambiguous on network pods: it starts 5e1f00aa, 5e1f00bb');
+      expect(await lab.ok('port', 'ls', 'pods', '--container', '5e1f00a')).toMatch(/8089\s+10\.73\.0\.\d+:80\s+tcp/);
+      expect(await lab.ok('disconnect', 'pods', '--container', '5e1f00a')).toContain('disconnected');
+      expect(inNetns(c, 'ip', '-o', 'link', 'show')).not.toMatch(/eth0/);
+      expect((await lab.tnet('disconnect', 'pods', '--container', '5e1f00a')).err).toContain('no container 5e1f00a is attached to network pods');
+      expect((await lab.tnet('disconnect', 'pods')).err).toContain('name the attachment: --netns');
+    } finally {
+      // The runtime's DELs, after the CLI's disconnect: still success; they also clean up after a failure.
+      await ok('DEL', envFor('5e1f00aa', c), conf());
+      await ok('DEL', envFor('5e1f00bb', d), conf());
+    }
     expect(JSON.parse(await lab.ok('inspect', 'pods'))[0].endpoints).toEqual([]);
   });
 
