@@ -34,6 +34,8 @@ if [ "${1:-}" = "--test" ]; then
   # CNI tests: real runtimes (Podman with runc: crun refuses this machine's hybrid cgroups;
   # containerd's ctr), a busybox that runs in any rootfs, and the reference plugins to chain with.
   packages+=(podman runc busybox-static containerd containernetworking-plugins)
+  # systemd-socket-activate: `tnet cni serve` started by a socket the way a socket unit does it.
+  packages+=(systemd)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -15,6 +15,8 @@ import { decodeCall, encodeReply } from './wire.js';
 
 export interface CniServerOptions {
   readonly socketPath: string;
+  /** The process environment: under systemd socket activation it names the inherited socket. */
+  readonly env: Readonly<Record<string, string | undefined>>;
   readonly log: (line: string) => void;
   /** Aborting stops accepting calls; serveCni resolves once the calls in progress have replied. */
   readonly signal: AbortSignal;
@@ -81,15 +83,36 @@ const listen = (server: Server, path: string): Promise<void> =>
     }
   });
 
+/** sd_listen_fds(3): systemd hands over the socket it listens on as fd 3 and names our PID. */
+const SD_LISTEN_FDS_START = 3;
+const activatedSocket = (env: CniServerOptions['env']): number | undefined =>
+  env['LISTEN_PID'] === String(process.pid) && env['LISTEN_FDS'] === '1' ? SD_LISTEN_FDS_START : undefined;
+
+const listenOnFd = (server: Server, fd: number): Promise<void> =>
+  new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ fd }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
 export async function serveCni(opts: CniServerOptions): Promise<void> {
-  await claimSocketPath(opts.socketPath);
   const server = createServer({ allowHalfOpen: true }, (conn) => serveConnection(conn, opts.log));
-  await listen(server, opts.socketPath);
-  opts.log(`tnet cni serve: listening on ${opts.socketPath}`);
+  const inherited = activatedSocket(opts.env);
+  if (inherited === undefined) {
+    await claimSocketPath(opts.socketPath);
+    await listen(server, opts.socketPath);
+    opts.log(`tnet cni serve: listening on ${opts.socketPath}`);
+  } else {
+    await listenOnFd(server, inherited);
+    opts.log(`tnet cni serve: listening on the socket systemd passed (${opts.socketPath})`);
+  }
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       // New wrappers fall back to running the plugin themselves from the moment the path is gone.
-      unlinkSync(opts.socketPath);
+      // systemd's socket stays: it starts us again on the next call.
+      if (inherited === undefined) unlinkSync(opts.socketPath);
       server.close(() => resolve());
     };
     if (opts.signal.aborted) stop();

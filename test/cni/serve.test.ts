@@ -3,10 +3,12 @@
  * answer exactly as the exec'd plugin does; without one (stopped, crashed, never started) the
  * wrapper runs the plugin itself.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCniPlugin, type CniPlugin, type CniServer } from '../helpers/cni-plugin.js';
 import { createLabHost, type LabHost } from '../helpers/lab-host.js';
+import { loudSkip, missingCommands } from '../helpers/runtimes.js';
 import { inNetns } from '../helpers/sh.js';
 
 const PREFIX = 'tt-cns';
@@ -100,5 +102,31 @@ describe('tnet cni serve', () => {
     await server.stop();
     server = undefined;
     expect(callsServed(crashed, 'DEL', 'f1')).toBe(0);
+  }, 60_000);
+
+  const noActivator = missingCommands(['systemd-socket-activate']);
+  it.skipIf(noActivator.length > 0)(`${noActivator.length > 0 ? loudSkip('socket activation', noActivator) : 'under systemd socket activation'}: started by the first call, serves on the passed socket, leaves the socket to systemd`, async () => {
+    // systemd-socket-activate listens like a socket unit and execs the server at the first connection.
+    const activator = spawn('systemd-socket-activate', ['-l', plugin.socket, process.execPath, plugin.cli, 'cni', 'serve', '--socket', plugin.socket], {
+      stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] ?? '', TNET_CONFIG: '' },
+    });
+    let log = '';
+    activator.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<void>((done) => activator.once('exit', () => done()));
+    try {
+      for (let i = 0; i < 100 && !existsSync(plugin.socket); i++) await new Promise((r) => setTimeout(r, 20));
+      const ns = lab.container('sd');
+      const add = await plugin.call('ADD', envFor('sd1', ns), conf());
+      expect(add.code, add.stdout + add.stderr + log).toBe(0);
+      expect((await plugin.call('DEL', envFor('sd1', ns), conf())).code).toBe(0);
+      expect(log).toContain('listening on the socket systemd passed');
+      expect(log).toMatch(/ADD sd1 eth0: exit 0 in/);
+      expect(log).toMatch(/DEL sd1 eth0: exit 0 in/);
+    } finally {
+      activator.kill('SIGTERM');
+      await exited;
+    }
+    expect(log).not.toMatch(/Error/);
+    expect(existsSync(plugin.socket)).toBe(true); // systemd's to remove, not the server's
   }, 60_000);
 });

@@ -20,6 +20,8 @@ export interface CniPlugin {
   readonly binDir: string;
   readonly plugin: string;
   readonly cli: string;
+  /** Where the wrapper offers its calls to `tnet cni serve`. */
+  readonly socket: string;
   /** Runs one plugin call: CNI_COMMAND etc. in env, the config as stdin. */
   call(command: string, env: Record<string, string>, conf: unknown): Promise<Exec & { readonly json: unknown }>;
   /** Runs the CLI (`node tnet.js ...args`). */
@@ -85,6 +87,7 @@ export const buildCniPlugin = (): CniPlugin => {
     binDir,
     plugin,
     cli,
+    socket,
     call: async (command, env, conf) => {
       const r = await execFile(plugin, [], { ...base, CNI_COMMAND: command, CNI_PATH: binDir, ...env }, typeof conf === 'string' ? conf : JSON.stringify(conf));
       let json: unknown;

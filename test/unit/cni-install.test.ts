@@ -1,9 +1,10 @@
 /** `tnet cni install`: finding the plugin from wherever the CLI's code runs, and the wrapper it writes. */
 import { describe, expect, it } from 'vitest';
-import { findPlugin } from '../../lib/cli/commands/cni.js';
-import { pluginWrapper } from '../../lib/cni/install.js';
+import { findCompiled } from '../../lib/cli/commands/cni.js';
+import { pluginWrapper, systemdUnits } from '../../lib/cni/install.js';
 
-describe('findPlugin', () => {
+describe('findCompiled', () => {
+  const findPlugin = (here: string, exists: (path: string) => boolean) => findCompiled('tnet-cni', here, exists);
   const existing = (...files: string[]) => (path: string) => files.includes(path);
 
   it('finds the plugin launcher next to the CLI bundle', () => {
@@ -14,6 +15,10 @@ describe('findPlugin', () => {
     const here = 'file:///t/dist/lib/cli/commands/cni.js';
     expect(findPlugin(here, existing('/t/dist/bin/tnet-cni.cjs', '/t/dist/bin/tnet-cni.js'))).toBe('/t/dist/bin/tnet-cni.cjs');
     expect(findPlugin(here, existing('/t/dist/bin/tnet-cni.js'))).toBe('/t/dist/bin/tnet-cni.js');
+  });
+
+  it('finds the CLI the same way', () => {
+    expect(findCompiled('tnet', 'file:///t/dist/lib/cli/commands/cni.js', existing('/t/dist/bin/tnet.cjs', '/t/dist/bin/tnet-cni.cjs'))).toBe('/t/dist/bin/tnet.cjs');
   });
 
   it('finds nothing rather than a path that is not there', () => {
@@ -35,5 +40,17 @@ describe('pluginWrapper', () => {
 
   it('else execs the given command line, quoted, with the runtime\'s arguments and the config it read', () => {
     expect(wrapper.split('\n').slice(-4)).toEqual([`exec '/usr/bin/node' '/opt/it'\\''s/tnet-cni.cjs' "$@" <<EOF`, '$conf', 'EOF', '']);
+  });
+});
+
+describe('systemdUnits', () => {
+  const units = systemdUnits(['/usr/bin/node', '/opt/t net/dist/bin/tnet.cjs'], '/run/tnet/100%/cni.sock');
+
+  it('listens where the wrapper looks, root only, and starts `tnet cni serve` on that socket', () => {
+    expect(units['tnet-cni.socket']).toContain('\nListenStream=/run/tnet/100%%/cni.sock\nSocketMode=0600\n');
+    expect(units['tnet-cni.service']).toContain(
+      '\nExecStart="/usr/bin/node" "/opt/t net/dist/bin/tnet.cjs" "cni" "serve" "--socket" "/run/tnet/100%%/cni.sock"\n',
+    );
+    expect(units['tnet-cni.service']).toContain('\nRequires=tnet-cni.socket\n');
   });
 });

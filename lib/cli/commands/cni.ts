@@ -7,7 +7,7 @@
 import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { conflistFor, pluginWrapper } from '../../cni/install.js';
+import { conflistFor, pluginWrapper, SYSTEMD_SOCKET_UNIT, systemdUnits } from '../../cni/install.js';
 import { PLUGIN_TYPE } from '../../cni/netconf.js';
 import { serveCni } from '../../cni/serve.js';
 import { isSupportedVersion, SUPPORTED_VERSIONS } from '../../cni/versions.js';
@@ -21,31 +21,45 @@ import { runUntilStopped } from '../until-stopped.js';
 export const DEFAULT_CNI_BIN_DIR = '/opt/cni/bin';
 
 /**
- * Where the compiled plugin may sit, seen from this code, fastest first: next to it when this
- * code runs from the CLI bundle (dist/bin/tnet.bundle.cjs), or in dist/bin seen from
- * dist/lib/cli/commands when it runs as ES modules (the bundled launcher, else the ES entry).
+ * Where a compiled entry (the plugin, the CLI) may sit, seen from this code, fastest first: next
+ * to it when this code runs from the CLI bundle (dist/bin/tnet.bundle.cjs), or in dist/bin seen
+ * from dist/lib/cli/commands when it runs as ES modules (the bundled launcher, else the ES entry).
  */
-const PLUGIN_CANDIDATES = ['./tnet-cni.cjs', '../../../bin/tnet-cni.cjs', '../../../bin/tnet-cni.js'];
+const candidatesFor = (entry: CompiledEntry): string[] => [`./${entry}.cjs`, `../../../bin/${entry}.cjs`, `../../../bin/${entry}.js`];
 
-/** The plugin of this tnet, for code at `here` (a file URL); undefined if there is none. */
-export const findPlugin = (here: string, exists: (path: string) => boolean = existsSync): string | undefined =>
-  PLUGIN_CANDIDATES.map((c) => fileURLToPath(new URL(c, here))).find(exists);
+export type CompiledEntry = 'tnet' | 'tnet-cni';
 
-const defaultPlugin = (): string => {
-  const plugin = findPlugin(import.meta.url);
-  if (plugin === undefined) throw new TnetError('notFound', 'cni install: no compiled plugin next to this tnet; run `npm run build` or pass --plugin');
-  return plugin;
+/** The compiled entry of this tnet, for code at `here` (a file URL); undefined if there is none. */
+export const findCompiled = (entry: CompiledEntry, here: string, exists: (path: string) => boolean = existsSync): string | undefined =>
+  candidatesFor(entry).map((c) => fileURLToPath(new URL(c, here))).find(exists);
+
+const requireCompiled = (entry: CompiledEntry, remedy: string): string => {
+  const found = findCompiled(entry, import.meta.url);
+  if (found === undefined) throw new TnetError('notFound', `cni install: no compiled ${entry} next to this tnet; ${remedy}`);
+  return found;
 };
 
-const install = (dir: string, plugin: string, socket: string): string => {
+/** Written aside and renamed: a runtime exec'ing the plugin meanwhile sees the old or the new one. */
+const writeReplacing = (target: string, text: string, mode: number): void => {
+  const tmp = `${target}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  chmodSync(tmp, mode);
+  renameSync(tmp, target);
+};
+
+const install = (dir: string, plugin: string, socket: string): string[] => {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const target = join(dir, PLUGIN_TYPE);
-  const tmp = `${target}.tmp-${process.pid}`;
-  // Written aside and renamed: a runtime exec'ing the plugin meanwhile sees the old or the new one.
-  writeFileSync(tmp, pluginWrapper([process.execPath, resolve(plugin)], resolve(socket)));
-  chmodSync(tmp, 0o755);
-  renameSync(tmp, target);
-  return target;
+  writeReplacing(target, pluginWrapper([process.execPath, resolve(plugin)], socket), 0o755);
+  return [target];
+};
+
+const installUnits = (dir: string, socket: string): string[] => {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  return Object.entries(systemdUnits([process.execPath, requireCompiled('tnet', 'run `npm run build`')], socket)).map(([name, text]) => {
+    writeReplacing(join(dir, name), text, 0o644);
+    return join(dir, name);
+  });
 };
 
 export const cniCommand: CliCommand = {
@@ -60,6 +74,7 @@ export const cniCommand: CliCommand = {
       .positional('network', { type: 'string', describe: 'Network for conflist' })
       .option('dir', { type: 'string', default: DEFAULT_CNI_BIN_DIR, describe: 'install: directory runtimes search for plugins' })
       .option('plugin', { type: 'string', describe: 'install: the compiled plugin to run (default: the one of this tnet)' })
+      .option('systemd-dir', { type: 'string', describe: `install: also write the ${SYSTEMD_SOCKET_UNIT} and its service there (e.g. /etc/systemd/system), so systemd starts \`tnet cni serve\` on the first call` })
       .option('socket', { type: 'string', default: DEFAULT_CNI_SOCKET, describe: 'install, serve: where `tnet cni serve` listens and the plugin looks for it' })
       .option('cni-version', { type: 'string', describe: `conflist: cniVersion to write (${SUPPORTED_VERSIONS.join(', ')})` })
       .example('$0 cni install', `write ${DEFAULT_CNI_BIN_DIR}/tnet`)
@@ -69,13 +84,19 @@ export const cniCommand: CliCommand = {
     if (args['action'] === 'serve') {
       const socketPath = resolve(String(args['socket']));
       const log = (line: string): void => env.io.err(`${new Date().toISOString()} ${line}`);
-      await runUntilStopped((signal) => serveCni({ socketPath, signal, log }));
+      await runUntilStopped((signal) => serveCni({ socketPath, env: process.env, signal, log }));
       return 0;
     }
     if (args['action'] === 'install') {
-      const target = install(String(args['dir']), optionalString(args, 'plugin') ?? defaultPlugin(), String(args['socket']));
-      if (env.json) printJson(env, { installed: target });
-      else env.io.out(`installed ${target}`);
+      const socket = resolve(String(args['socket']));
+      const unitDir = optionalString(args, 'systemd-dir');
+      const installed = [
+        ...install(String(args['dir']), optionalString(args, 'plugin') ?? requireCompiled('tnet-cni', 'run `npm run build` or pass --plugin'), socket),
+        ...(unitDir === undefined ? [] : installUnits(unitDir, socket)),
+      ];
+      if (env.json) printJson(env, { installed });
+      else env.io.out(installed.map((f) => `installed ${f}`).join('\n'));
+      if (unitDir !== undefined && !env.json) env.io.out(`start it with: systemctl daemon-reload && systemctl enable --now ${SYSTEMD_SOCKET_UNIT}`);
       return 0;
     }
     const name = optionalString(args, 'network');
