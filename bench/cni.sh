@@ -17,6 +17,8 @@ what=${1:-attach}
 [ -f "$anchors/attach-bench.mjs" ] || { echo "bench: no harness at $anchors (set BENCH_ANCHORS)" >&2; exit 1; }
 export PF_PREFIX=${PF_PREFIX:-pfc}
 
+# The harness's own packages (reference plugins, netavark, hyperfine), idempotent.
+bash "$anchors/setup.sh" >&2
 npm run --silent build
 tmp=$(mktemp -d "/tmp/${PF_PREFIX}-tnet-cni-XXXXXX")
 server_pid=
