@@ -21,6 +21,15 @@ export interface LocalStoreOptions {
   readonly watchIntervalMs?: number;
 }
 
+/**
+ * The last parsed state file per path, keyed by its identity: every write renames a new file into
+ * place, so an unchanged inode, size and mtime mean unchanged content. One operation's several
+ * reads, and a warm process's next operations (`tnet cni serve`, the agent), then parse the file
+ * once instead of once each; it grows with every endpoint.
+ */
+const parsedFiles = new Map<string, { readonly identity: string; readonly keyspace: Keyspace }>();
+const identityOf = (st: BigIntStats): string => `${st.ino}:${st.size}:${st.mtimeNs}`;
+
 export async function openLocalStore(stateDir: string, opts: LocalStoreOptions = {}): Promise<Store> {
   const { lockTimeoutMs = 30_000, watchIntervalMs = 100 } = opts;
   const statePath = join(stateDir, 'state.json');
@@ -29,19 +38,13 @@ export async function openLocalStore(stateDir: string, opts: LocalStoreOptions =
   // Creates the state dir too; 0700 because the state names every container on the host.
   await fsOp('mkdir', stateDir, () => mkdir(locksDir, { recursive: true, mode: 0o700 }));
 
-  /**
-   * The last parsed file, keyed by its identity: every write renames a new file into place, so an
-   * unchanged inode, size and mtime mean unchanged content, and one operation's several reads
-   * parse the file once instead of once each (the file grows with every endpoint).
-   */
-  let cached: { identity: string; keyspace: Keyspace } | undefined;
-  const identityOf = (st: BigIntStats): string => `${st.ino}:${st.size}:${st.mtimeNs}`;
 
   const read = async (): Promise<Keyspace> => {
     let text: string;
     let identity: string;
     try {
       identity = identityOf(await stat(statePath, { bigint: true }));
+      const cached = parsedFiles.get(statePath);
       if (cached?.identity === identity) return cached.keyspace;
       text = await readFile(statePath, 'utf8');
     } catch (e) {
@@ -50,7 +53,7 @@ export async function openLocalStore(stateDir: string, opts: LocalStoreOptions =
     }
     try {
       const keyspace = parseKeyspace(text);
-      cached = { identity, keyspace };
+      parsedFiles.set(statePath, { identity, keyspace });
       return keyspace;
     } catch (e) {
       throw new TnetError('internal', `state file ${statePath} is corrupt: ${(e as Error).message}`, {
@@ -79,7 +82,7 @@ export async function openLocalStore(stateDir: string, opts: LocalStoreOptions =
           const next = applyOps(ks, ops);
           const written = await fsOp('write', statePath, () => writeFileAtomic(statePath, serializeKeyspace(next)));
           // What this process just wrote needs no parse on its next read (a warm `cni serve`).
-          cached = { identity: identityOf(written), keyspace: next };
+          parsedFiles.set(statePath, { identity: identityOf(written), keyspace: next });
         }
         return true;
       });
