@@ -10,7 +10,9 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { TnetError } from '../errors.js';
+import { cniErrorBody } from './error-codes.js';
 import { runCni, type CniOutcome } from './run.js';
+import { LATEST_VERSION } from './versions.js';
 import { decodeCall, encodeReply } from './wire.js';
 
 export interface CniServerOptions {
@@ -51,7 +53,13 @@ const answer = async (request: Buffer): Promise<{ outcome: CniOutcome; what: str
   const call = decodeCall(request);
   if (call === undefined) return { outcome: { exitCode: 1, stdout: '' }, what: 'truncated request' };
   const { CNI_COMMAND: command = '?', CNI_CONTAINERID: container = '-', CNI_IFNAME: ifname = '-' } = call.env;
-  return { outcome: await runCni(call.env, call.stdin), what: `${command} ${container} ${ifname}` };
+  const what = `${command} ${container} ${ifname}`;
+  try {
+    return { outcome: await runCni(call.env, call.stdin), what };
+  } catch (e) {
+    // runCni turns every failure into an error reply; this is for its own bugs, which must not stop the server.
+    return { outcome: { exitCode: 1, stdout: JSON.stringify(cniErrorBody(e, LATEST_VERSION)) }, what };
+  }
 };
 
 const serveConnection = (conn: Socket, log: (line: string) => void): void => {
