@@ -9,6 +9,9 @@ export const processIo: CliIo = {
   err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
 };
 
+/** A foreground service's log (`tnet agent`, `tnet cni serve`): timestamped lines on stderr. */
+export const serviceLog = (io: CliIo) => (line: string): void => io.err(`${new Date().toISOString()} ${line}`);
+
 /** Fixed-width columns, like `docker network ls`. */
 export const table = (header: readonly string[], rows: ReadonlyArray<readonly string[]>): string => {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

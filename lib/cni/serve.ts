@@ -75,34 +75,26 @@ const serveConnection = (conn: Socket, log: (line: string) => void): void => {
   });
 };
 
-const listen = (server: Server, path: string): Promise<void> =>
-  new Promise((resolve, reject) => {
-    server.once('error', reject);
-    // Only root may talk to it: a call attaches links in any namespace the caller names.
-    // The bind inside listen() is synchronous, so the mask covers exactly the socket's creation.
-    const umask = process.umask(0o177);
-    try {
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    } finally {
-      process.umask(umask);
-    }
-  });
-
 /** sd_listen_fds(3): systemd hands over the socket it listens on as fd 3 and names our PID. */
 const SD_LISTEN_FDS_START = 3;
 const activatedSocket = (env: CniServerOptions['env']): number | undefined =>
   env['LISTEN_PID'] === String(process.pid) && env['LISTEN_FDS'] === '1' ? SD_LISTEN_FDS_START : undefined;
 
-const listenOnFd = (server: Server, fd: number): Promise<void> =>
+/** On a path we create, or on a socket systemd passed. */
+const listen = (server: Server, on: { readonly path: string } | { readonly fd: number }): Promise<void> =>
   new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ fd }, () => {
-      server.off('error', reject);
-      resolve();
-    });
+    // Only root may talk to a socket we create: a call attaches links in any namespace the caller
+    // names. The bind inside listen() is synchronous, so the mask covers exactly its creation.
+    const umask = 'path' in on ? process.umask(0o177) : undefined;
+    try {
+      server.listen(on, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    } finally {
+      if (umask !== undefined) process.umask(umask);
+    }
   });
 
 export async function serveCni(opts: CniServerOptions): Promise<void> {
@@ -110,10 +102,10 @@ export async function serveCni(opts: CniServerOptions): Promise<void> {
   const inherited = activatedSocket(opts.env);
   if (inherited === undefined) {
     await claimSocketPath(opts.socketPath);
-    await listen(server, opts.socketPath);
+    await listen(server, { path: opts.socketPath });
     opts.log(`tnet cni serve: listening on ${opts.socketPath}`);
   } else {
-    await listenOnFd(server, inherited);
+    await listen(server, { fd: inherited });
     opts.log(`tnet cni serve: listening on the socket systemd passed (${opts.socketPath})`);
   }
   await new Promise<void>((resolve) => {

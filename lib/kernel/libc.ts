@@ -1,6 +1,6 @@
 /**
  * The few libc calls Node does not expose, bound with koffi. Loaded lazily (createRequire) so
- * that a CLI snapshot or a command that never touches the kernel does not load the native addon.
+ * that a command that never touches the kernel or a lock does not load the native addon.
  */
 import { createRequire } from 'node:module';
 import type * as Koffi from 'koffi';
@@ -13,6 +13,11 @@ export const MS_SHARED = 1 << 20;
 export const MNT_DETACH = 2;
 /** ioctl on an nsfs fd: which CLONE_NEW* type the namespace is (linux/nsfs.h). */
 const NS_GET_NSTYPE = 0xb703;
+const LOCK_SH = 1;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const EINTR = 4;
+const EWOULDBLOCK = 11;
 
 interface Libc {
   koffi: typeof Koffi;
@@ -21,6 +26,7 @@ interface Libc {
   mount: (src: string | null, target: string, fstype: string | null, flags: number, data: null) => number;
   umount2: (target: string, flags: number) => number;
   ioctl: (fd: number, request: number, arg: number) => number;
+  flock: (fd: number, op: number) => number;
 }
 
 let libc: Libc | undefined;
@@ -37,6 +43,7 @@ const load = (): Libc => {
     umount2: lib.func('int umount2(const char *target, int flags)'),
     // ioctl is variadic; every request we make takes no argument, so a fixed 0 is harmless.
     ioctl: lib.func('int ioctl(int fd, unsigned long request, unsigned long arg)'),
+    flock: lib.func('int flock(int fd, int op)'),
   };
   return libc;
 };
@@ -57,4 +64,12 @@ export const umountDetach = (target: string): void => check(load().umount2(targe
 export const nsTypeOf = (fd: number): number | undefined => {
   const rc = load().ioctl(fd, NS_GET_NSTYPE, 0);
   return rc === -1 ? undefined : rc;
+};
+
+/** flock(2) without waiting: false while another open file description holds a conflicting lock. */
+export const tryFlock = (fd: number, exclusive: boolean, target: string): boolean => {
+  if (load().flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) === 0) return true;
+  const errno = load().koffi.errno();
+  if (errno === EWOULDBLOCK || errno === EINTR) return false;
+  throw errnoError(errno, 'flock', target);
 };

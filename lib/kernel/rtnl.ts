@@ -24,16 +24,17 @@ export interface NetlinkModule {
 let loaded: NetlinkModule | undefined;
 
 /**
- * Loaded at first use, not at import, so snapshots and kernel-free commands skip the addon; and
- * file by file, because netlink's index also loads its genl, nl80211 and WireGuard parts.
+ * Loaded at first use, not at import, so kernel-free commands skip the addon; and file by file,
+ * because netlink's index also loads its genl, nl80211 and WireGuard parts.
  */
 export const netlinkModule = (): NetlinkModule => {
   if (loaded) return loaded;
-  const { Flags, FlagsNew } = createRequire(import.meta.url)('netlink/dist/constants.js') as typeof Constants;
-  const { AttrStream } = createRequire(import.meta.url)('netlink/dist/structs.js') as typeof Structs;
-  const { createRtNetlink } = createRequire(import.meta.url)('netlink/dist/rt/rt.js') as typeof RtSocket;
-  const rt = createRequire(import.meta.url)('netlink/dist/rt/structs.js') as typeof RtStructs;
-  const ifla = createRequire(import.meta.url)('netlink/dist/rt/ifla.js') as typeof Ifla;
+  const load = createRequire(import.meta.url);
+  const { Flags, FlagsNew } = load('netlink/dist/constants.js') as typeof Constants;
+  const { AttrStream } = load('netlink/dist/structs.js') as typeof Structs;
+  const { createRtNetlink } = load('netlink/dist/rt/rt.js') as typeof RtSocket;
+  const rt = load('netlink/dist/rt/structs.js') as typeof RtStructs;
+  const ifla = load('netlink/dist/rt/ifla.js') as typeof Ifla;
   return (loaded = { Flags, FlagsNew, AttrStream, createRtNetlink, rt, ifla });
 };
 

@@ -1,5 +1,6 @@
 import { runAgent } from '../../service/agent.js';
 import type { CliCommand } from '../command.js';
+import { serviceLog } from '../io.js';
 import { runUntilStopped } from '../until-stopped.js';
 
 export const agentCommand: CliCommand = {
@@ -16,7 +17,7 @@ export const agentCommand: CliCommand = {
         runAgent(ctx, {
           leaseTtlSeconds: Number(args['lease-ttl']),
           resyncMs: Number(args['resync']) * 1000,
-          log: (line) => env.io.err(`${new Date().toISOString()} ${line}`),
+          log: serviceLog(env.io),
           signal,
         }),
       (name) => env.io.err(`tnet agent: ${name}, stopping`),

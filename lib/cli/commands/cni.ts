@@ -16,6 +16,7 @@ import { TnetError } from '../../errors.js';
 import { DEFAULT_STATE_DIR } from '../../host-config.js';
 import { optionalString } from '../args.js';
 import { printJson, type CliCommand } from '../command.js';
+import { serviceLog } from '../io.js';
 import { runUntilStopped } from '../until-stopped.js';
 
 export const DEFAULT_CNI_BIN_DIR = '/opt/cni/bin';
@@ -83,8 +84,7 @@ export const cniCommand: CliCommand = {
   run: async (args, env) => {
     if (args['action'] === 'serve') {
       const socketPath = resolve(String(args['socket']));
-      const log = (line: string): void => env.io.err(`${new Date().toISOString()} ${line}`);
-      await runUntilStopped((signal) => serveCni({ socketPath, env: process.env, signal, log }));
+      await runUntilStopped((signal) => serveCni({ socketPath, env: process.env, signal, log: serviceLog(env.io) }));
       return 0;
     }
     if (args['action'] === 'install') {
