@@ -12,13 +12,14 @@ import { execFile } from '../helpers/cni-plugin.js';
 import { createLabHost, type LabHost } from '../helpers/lab-host.js';
 import { makeStateDir } from '../helpers/state-dir.js';
 import { REPO } from '../helpers/transpile.js';
+import { TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 
 let lab: LabHost;
 let out: { dir: string; remove: () => void };
 let plugin: string;
 const PATH = process.env['PATH'] ?? '';
 beforeAll(async () => {
-  lab = createLabHost('tt-cnb');
+  lab = createLabHost(`${TT}cnb`);
   out = makeStateDir('bundle');
   symlinkSync(join(REPO, 'node_modules'), join(out.dir, 'node_modules')); // natives resolve from the bundle's place
   for (const { entry, name } of BUNDLES) await bundle(entry, out.dir, name);

@@ -11,8 +11,9 @@ import { createNamedNetns } from '../../lib/kernel/index.js';
 import { buildCniPlugin, type CniPlugin } from '../helpers/cni-plugin.js';
 import { createLabHost, type LabHost } from '../helpers/lab-host.js';
 import { inNetns } from '../helpers/sh.js';
+import { TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 
-const PREFIX = 'tt-cnc';
+const PREFIX = `${TT}cnc`;
 const CONCURRENT = 20;
 const FILL = 500;
 

@@ -8,11 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCniPlugin, execFile, type CniPlugin } from '../helpers/cni-plugin.js';
 import { createLabHost, type LabHost } from '../helpers/lab-host.js';
 import { inNetns, pings } from '../helpers/sh.js';
+import { TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 
 let lab: LabHost;
 let plugin: CniPlugin;
 beforeAll(() => {
-  lab = createLabHost('tt-cnp');
+  lab = createLabHost(`${TT}cnp`);
   plugin = buildCniPlugin();
 });
 afterAll(() => {
@@ -190,7 +191,7 @@ describe('bad input: spec error JSON with the right code, a message naming the f
     ['missing CNI_COMMAND', { CNI_COMMAND: '' }, () => conf(), 4, /CNI_COMMAND: is required/],
     ['wrong type', {}, () => conf({ type: 'bridge' }), 7, /type: "bridge" is not this plugin/],
     ['invalid subnet', {}, () => conf({ name: 'bad', subnet: '10.75.0.0/33' }), 7, /subnet.*10\.75\.0\.0\/33/],
-    ['nonexistent netns', { CNI_NETNS: '/run/netns/tt-cnp-ghost' }, () => conf(), 4, /CNI_NETNS: \/run\/netns\/tt-cnp-ghost is not a network namespace/],
+    ['nonexistent netns', { CNI_NETNS: `/run/netns/${TT}cnp-ghost` }, () => conf(), 4, new RegExp(`CNI_NETNS: /run/netns/${TT}cnp-ghost is not a network namespace`)],
     ['ifname too long', { CNI_IFNAME: 'averyveryverylongname' }, () => conf(), 4, /CNI_IFNAME: .*21 characters/],
     ['IP outside the subnet', { CNI_ARGS: 'IP=10.99.0.5' }, () => conf(), 7, /CNI_ARGS IP: "10\.99\.0\.5" is outside subnet 10\.73\.0\.0\/24/],
     ['IP taken', { CNI_ARGS: 'IP=10.73.0.2' }, () => conf(), 100, /CNI_ARGS IP: 10\.73\.0\.2 is already in use on network pods/],

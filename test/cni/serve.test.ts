@@ -10,8 +10,9 @@ import { buildCniPlugin, type CniPlugin, type CniServer } from '../helpers/cni-p
 import { createLabHost, type LabHost } from '../helpers/lab-host.js';
 import { loudSkip, missingCommands } from '../helpers/runtimes.js';
 import { inNetns } from '../helpers/sh.js';
+import { TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 
-const PREFIX = 'tt-cns';
+const PREFIX = `${TT}cns`;
 let lab: LabHost;
 let plugin: CniPlugin;
 let server: CniServer | undefined;

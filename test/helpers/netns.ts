@@ -5,7 +5,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { sh, tryRun } from './sh.js';
 
-export const TEST_NETNS_PREFIX = 'tt-';
+/** tt- by default; a run beside another one on the same machine (a second worktree) sets its own, e.g. tv-. */
+export const TEST_NETNS_PREFIX = process.env['TNET_TEST_NS_PREFIX'] ?? 'tt-';
 
 export const addNetns = (name: string): string => {
   if (!name.startsWith(TEST_NETNS_PREFIX)) throw new Error(`test netns ${name} must start with ${TEST_NETNS_PREFIX}`);

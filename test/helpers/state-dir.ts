@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TEST_NETNS_PREFIX } from './netns.js';
 
-export const TEST_STATE_PREFIX = 'tnet-test-';
+/** Per run, like the namespace prefix, so the leak check of one run never counts another's. */
+export const TEST_STATE_PREFIX = `tnet-test-${TEST_NETNS_PREFIX}`;
 
 /** A fresh state dir; remove it with the returned function (in afterEach/afterAll). */
 export const makeStateDir = (label: string): { dir: string; remove: () => void } => {

@@ -4,10 +4,11 @@ import { createLabHost, HOST_UPLINK_V4, HOST_UPLINK_V6, OUTSIDE_V4, OUTSIDE_V6, 
 import { sourceSeenBy } from '../helpers/peer-address.js';
 import { inNetns, pings, tryRun } from '../helpers/sh.js';
 import type { Endpoint } from '../../lib/model/types.js';
+import { TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 
 let lab: LabHost;
 beforeAll(() => {
-  lab = createLabHost('tt-br');
+  lab = createLabHost(`${TT}br`);
 });
 afterAll(() => lab?.destroy());
 
@@ -21,30 +22,30 @@ describe('bridge networks', () => {
     const b = await connect('front', lab.container('b'));
     expect(a.ipv4).toBe('10.50.0.2');
     expect(b.ipv4).toBe('10.50.0.3');
-    expect(pings(`tt-br-a`, b.ipv4!)).toBe(true);
-    expect(pings(`tt-br-a`, OUTSIDE_V4)).toBe(true);
+    expect(pings(`${TT}br-a`, b.ipv4!)).toBe(true);
+    expect(pings(`${TT}br-a`, OUTSIDE_V4)).toBe(true);
     // Masquerade: the outside sees the host's uplink address, not the container's.
-    expect(await sourceSeenBy(lab.outside, OUTSIDE_V4, 7001, 'tt-br-a')).toBe(HOST_UPLINK_V4);
-    expect(inNetns('tt-br-a', 'ip', '-4', 'route', 'show', 'default')).toContain('via 10.50.0.1 dev eth0');
+    expect(await sourceSeenBy(lab.outside, OUTSIDE_V4, 7001, `${TT}br-a`)).toBe(HOST_UPLINK_V4);
+    expect(inNetns(`${TT}br-a`, 'ip', '-4', 'route', 'show', 'default')).toContain('via 10.50.0.1 dev eth0');
   });
 
   it('isolates networks from each other', async () => {
     await lab.ok('create', '--subnet', '10.51.0.0/24', 'back');
     const c = await connect('back', lab.container('c'));
-    expect(pings('tt-br-c', OUTSIDE_V4)).toBe(true); // its own way out works…
-    expect(pings('tt-br-c', '10.50.0.2')).toBe(false); // …but not into the other network
-    expect(pings('tt-br-a', c.ipv4!)).toBe(false);
+    expect(pings(`${TT}br-c`, OUTSIDE_V4)).toBe(true); // its own way out works…
+    expect(pings(`${TT}br-c`, '10.50.0.2')).toBe(false); // …but not into the other network
+    expect(pings(`${TT}br-a`, c.ipv4!)).toBe(false);
   });
 
   it('gives an internal network no way out', async () => {
     await lab.ok('create', '--internal', '--subnet', '10.52.0.0/24', 'vault');
     await connect('vault', lab.container('v1'));
     const v2 = await connect('vault', lab.container('v2'));
-    expect(pings('tt-br-v1', v2.ipv4!)).toBe(true);
-    expect(inNetns('tt-br-v1', 'ip', '-4', 'route', 'show', 'default')).toBe('');
-    expect(pings('tt-br-v1', OUTSIDE_V4)).toBe(false);
-    expect(pings('tt-br-v1', HOST_UPLINK_V4)).toBe(false);
-    expect(pings('tt-br-a', v2.ipv4!)).toBe(false);
+    expect(pings(`${TT}br-v1`, v2.ipv4!)).toBe(true);
+    expect(inNetns(`${TT}br-v1`, 'ip', '-4', 'route', 'show', 'default')).toBe('');
+    expect(pings(`${TT}br-v1`, OUTSIDE_V4)).toBe(false);
+    expect(pings(`${TT}br-v1`, HOST_UPLINK_V4)).toBe(false);
+    expect(pings(`${TT}br-a`, v2.ipv4!)).toBe(false);
   });
 
   it('works dual-stack: IPv6 between containers and out through masquerade', async () => {
@@ -52,10 +53,10 @@ describe('bridge networks', () => {
     const d1 = await connect('dual', lab.container('d1'));
     const d2 = await connect('dual', lab.container('d2'));
     expect(d1.ipv6).toBe('fd00:53::2');
-    expect(pings('tt-br-d1', d2.ipv6!)).toBe(true);
-    expect(pings('tt-br-d1', d2.ipv4!)).toBe(true);
-    expect(pings('tt-br-d1', OUTSIDE_V6)).toBe(true);
-    expect(await sourceSeenBy(lab.outside, OUTSIDE_V6, 7002, 'tt-br-d1')).toBe(HOST_UPLINK_V6);
+    expect(pings(`${TT}br-d1`, d2.ipv6!)).toBe(true);
+    expect(pings(`${TT}br-d1`, d2.ipv4!)).toBe(true);
+    expect(pings(`${TT}br-d1`, OUTSIDE_V6)).toBe(true);
+    expect(await sourceSeenBy(lab.outside, OUTSIDE_V6, 7002, `${TT}br-d1`)).toBe(HOST_UPLINK_V6);
   });
 
   it('picks a free subnet that avoids routes already on the host, and says which', async () => {
@@ -67,9 +68,9 @@ describe('bridge networks', () => {
   });
 
   it('connects several networks to one namespace as eth0, eth1', async () => {
-    const e = await connect('back', 'tt-br-a');
+    const e = await connect('back', `${TT}br-a`);
     expect(e.ifname).toBe('eth1');
-    expect(inNetns('tt-br-a', 'ip', '-o', 'addr', 'show', 'dev', 'eth1')).toContain('10.51.0.');
+    expect(inNetns(`${TT}br-a`, 'ip', '-o', 'addr', 'show', 'dev', 'eth1')).toContain('10.51.0.');
   });
 
   it('applies the network MTU, a chosen MAC and interface name, and a custom bridge name', async () => {
@@ -103,6 +104,6 @@ describe('bridge networks', () => {
     expect(lab.tnetLinks()).toEqual([]);
     expect(lab.nftTable()).toBeUndefined();
     expect(JSON.parse(await lab.ok('ls', '--json'))).toEqual([]);
-    expect(inNetns('tt-br-a', 'ip', '-o', 'link', 'show')).not.toMatch(/eth[01]/);
+    expect(inNetns(`${TT}br-a`, 'ip', '-o', 'link', 'show')).not.toMatch(/eth[01]/);
   });
 });

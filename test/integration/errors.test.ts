@@ -5,13 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLabHost, type LabHost } from '../helpers/lab-host.js';
 import { inNetns } from '../helpers/sh.js';
+import { TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 
 let lab: LabHost;
 beforeAll(async () => {
-  lab = createLabHost('tt-er');
+  lab = createLabHost(`${TT}er`);
   lab.container('c1');
   await lab.ok('create', '--subnet', '10.70.0.0/24', 'base');
-  await lab.ok('connect', 'base', '--netns', 'tt-er-c1', '--ip', '10.70.0.5');
+  await lab.ok('connect', 'base', '--netns', `${TT}er-c1`, '--ip', '10.70.0.5');
 });
 afterAll(() => lab?.destroy());
 
@@ -39,7 +40,7 @@ describe('bad input', () => {
 
   it('names that exist or do not, unknown drivers and options, names too long for the kernel', async () => {
     await fails(/network "base" already exists/, 'create', 'base');
-    await fails(/network "nope" not found/, 'connect', 'nope', '--netns', 'tt-er-c1');
+    await fails(/network "nope" not found/, 'connect', 'nope', '--netns', `${TT}er-c1`);
     await fails(/network "nope" not found/, 'rm', 'nope');
     await fails(/Invalid values:[\s\S]*bogus/, 'create', '--driver', 'bogus', 'n2');
     await fails(/option "color".*bridge\.name/, 'create', '-o', 'color=blue', 'n2');
@@ -49,14 +50,14 @@ describe('bad input', () => {
 
   it('connect: missing namespace, address outside the subnet or taken, twice, bad ifname', async () => {
     lab.container('c2');
-    await fails(/tt-er-ghost/, 'connect', 'base', '--netns', 'tt-er-ghost');
-    await fails(/10\.99\.0\.5.*outside.*10\.70\.0\.0\/24/, 'connect', 'base', '--netns', 'tt-er-c2', '--ip', '10.99.0.5');
-    await fails(/10\.70\.0\.5.*already in use/, 'connect', 'base', '--netns', 'tt-er-c2', '--ip', '10.70.0.5');
-    await fails(/already connected to network base/, 'connect', 'base', '--netns', 'tt-er-c1');
-    await fails(/averyveryverylongname.*15/, 'connect', 'base', '--netns', 'tt-er-c2', '--ifname', 'averyveryverylongname');
-    await fails(/ip6.*IPv6/i, 'connect', 'base', '--netns', 'tt-er-c2', '--ip6', 'fd00::5');
-    await lab.ok('connect', 'base', '--netns', 'tt-er-c2', '--ip', '10.70.0.6'); // the corrected retry
-    await lab.ok('disconnect', 'base', '--netns', 'tt-er-c2');
+    await fails(new RegExp(`${TT}er-ghost`), 'connect', 'base', '--netns', `${TT}er-ghost`);
+    await fails(/10\.99\.0\.5.*outside.*10\.70\.0\.0\/24/, 'connect', 'base', '--netns', `${TT}er-c2`, '--ip', '10.99.0.5');
+    await fails(/10\.70\.0\.5.*already in use/, 'connect', 'base', '--netns', `${TT}er-c2`, '--ip', '10.70.0.5');
+    await fails(/already connected to network base/, 'connect', 'base', '--netns', `${TT}er-c1`);
+    await fails(/averyveryverylongname.*15/, 'connect', 'base', '--netns', `${TT}er-c2`, '--ifname', 'averyveryverylongname');
+    await fails(/ip6.*IPv6/i, 'connect', 'base', '--netns', `${TT}er-c2`, '--ip6', 'fd00::5');
+    await lab.ok('connect', 'base', '--netns', `${TT}er-c2`, '--ip', '10.70.0.6'); // the corrected retry
+    await lab.ok('disconnect', 'base', '--netns', `${TT}er-c2`);
   });
 
   it('an interface name taken by something tnet did not create is refused, and nothing is left', async () => {
@@ -69,7 +70,7 @@ describe('bad input', () => {
   });
 
   it('disconnecting what is not connected, and removing a network in use', async () => {
-    await fails(/tt-er-c2 is not connected to network base/, 'disconnect', 'base', '--netns', 'tt-er-c2');
+    await fails(new RegExp(`${TT}er-c2 is not connected to network base`), 'disconnect', 'base', '--netns', `${TT}er-c2`);
     await fails(/in use by 1 endpoint/, 'rm', 'base');
   });
 
@@ -93,7 +94,7 @@ describe('host and none drivers', () => {
 
   it('host: creates nothing, and refuses a separate namespace with an explanation', async () => {
     await lab.ok('create', '--driver', 'host', 'hostnet');
-    await fails(/host driver.*share the host's own network namespace/, 'connect', 'hostnet', '--netns', 'tt-er-c1');
+    await fails(/host driver.*share the host's own network namespace/, 'connect', 'hostnet', '--netns', `${TT}er-c1`);
     await lab.ok('connect', 'hostnet', '--netns', lab.ns); // the host's own namespace is fine
     expect(lab.tnetLinks().filter((l) => l.startsWith('tnbr-'))).toHaveLength(1); // only base's bridge
   });

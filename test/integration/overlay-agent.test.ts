@@ -18,8 +18,9 @@ import type { LeasedKey, Store } from '../../lib/store/types.js';
 import { startEtcd, type TestEtcd } from '../helpers/etcd.js';
 import { HOST_UPLINK_V4, createLabHost, type LabHost } from '../helpers/lab-host.js';
 import { sh } from '../helpers/sh.js';
+import { TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 
-const PREFIX = `tt-cv${process.pid % 10000}`;
+const PREFIX = `${TT}cv${process.pid % 10000}`;
 const H2_VTEP = '203.0.113.2';
 
 /** The store with a count of its reads: a level pass always lists, the incremental path never reads. */

@@ -10,16 +10,17 @@ import { HOST_UPLINK_V4, HOST_UPLINK_V6, OUTSIDE_V6, createLabHost, type LabHost
 import { sourceSeenBy } from '../helpers/peer-address.js';
 import { freePort, startEtcd, type TestEtcd } from '../helpers/etcd.js';
 import { pings } from '../helpers/sh.js';
+import { TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 
 let lab: LabHost;
 let etcd: TestEtcd;
 let store: string;
 beforeAll(async () => {
-  lab = createLabHost('tt-ove');
+  lab = createLabHost(`${TT}ove`);
   lab.container('c1');
   lab.container('c2');
   etcd = await startEtcd();
-  store = `etcd://${etcd.endpoints[0]?.replace('http://', '')}/tt-ove-${process.pid}`;
+  store = `etcd://${etcd.endpoints[0]?.replace('http://', '')}/${TT}ove-${process.pid}`;
 }, 30_000);
 afterAll(async () => {
   lab?.destroy();
@@ -42,7 +43,7 @@ describe('store addresses', () => {
     await fails(/cannot reach etcd at http:\/\/127\.0\.0\.1:\d+/, 9, '--store', `etcd://127.0.0.1:${port}`, 'create', '--driver', 'overlay', 'ov');
     expect(Date.now() - started).toBeLessThan(5_000);
     await fails(/store address "etcd:\/\/bad host" is not valid/, 2, '--store', 'etcd://bad host', 'ls');
-    await lab.ok('connect', 'local', '--netns', 'tt-ove-c1');
+    await lab.ok('connect', 'local', '--netns', `${TT}ove-c1`);
     expect(JSON.parse(await lab.ok('ls', '--json')).map((n: { name: string }) => n.name)).toEqual(['local']);
     await lab.ok('rm', '--force', 'local');
   });
@@ -73,15 +74,15 @@ describe('joining and creating overlays', () => {
     await fails(/overlaps network "ov"/, 5, ...s, 'create', '--driver', 'overlay', '--subnet', '10.81.0.0/25', 'ov2');
     await fails(/overlaps network "ov"/, 5, ...s, 'create', '--driver', 'overlay', '--ipv6', '--subnet', 'fd00:81::/56', 'ov2');
     await fails(/overlaps 203\.0\.113\.0\/24, which this host already routes/, 5, ...s, 'create', '--driver', 'overlay', '--subnet', '203.0.113.0/25', 'ov2');
-    const e1 = JSON.parse(await lab.ok(...s, 'connect', 'ov', '--netns', 'tt-ove-c1', '--json'));
-    const e2 = JSON.parse(await lab.ok(...s, 'connect', 'ov', '--netns', 'tt-ove-c2', '--json'));
+    const e1 = JSON.parse(await lab.ok(...s, 'connect', 'ov', '--netns', `${TT}ove-c1`, '--json'));
+    const e2 = JSON.parse(await lab.ok(...s, 'connect', 'ov', '--netns', `${TT}ove-c2`, '--json'));
     expect([e1.host, e2.host, e1.ipv4, e2.ipv4, e1.ipv6, e2.ipv6]).toEqual(['h1', 'h1', '10.81.0.2', '10.81.0.3', 'fd00:81::2', 'fd00:81::3']);
     expect(lab.tnetLinks().some((l) => l.startsWith('tnbr-'))).toBe(true);
-    expect(pings('tt-ove-c1', '10.81.0.3')).toBe(true);
-    expect(pings('tt-ove-c1', 'fd00:81::3')).toBe(true);
+    expect(pings(`${TT}ove-c1`, '10.81.0.3')).toBe(true);
+    expect(pings(`${TT}ove-c1`, 'fd00:81::3')).toBe(true);
     // Egress over IPv6 leaves through this host's address, as from a dual-stack bridge network.
-    expect(pings('tt-ove-c1', OUTSIDE_V6)).toBe(true);
-    expect(await sourceSeenBy(lab.outside, OUTSIDE_V6, 7003, 'tt-ove-c1')).toBe(HOST_UPLINK_V6);
+    expect(pings(`${TT}ove-c1`, OUTSIDE_V6)).toBe(true);
+    expect(await sourceSeenBy(lab.outside, OUTSIDE_V6, 7003, `${TT}ove-c1`)).toBe(HOST_UPLINK_V6);
     await lab.ok(...s, 'rm', '--force', 'ov');
     await lab.ok(...s, 'host', 'leave');
     expect(lab.tnetLinks()).toEqual([]);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { askEcho, startEcho, type EchoServer } from '../helpers/echo.js';
 import { createLabHost, HOST_UPLINK_V4, HOST_UPLINK_V6, OUTSIDE_V4, OUTSIDE_V6, type LabHost } from '../helpers/lab-host.js';
 import { sh, tryRun } from '../helpers/sh.js';
+import { TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 
 /** IPv6 link-local addresses stay tentative for a moment (DAD); neighbour discovery waits for them. */
 const waitForDad = async (...namespaces: string[]): Promise<void> => {
@@ -21,14 +22,14 @@ let c2: string;
 const GW4 = '10.70.0.1';
 
 beforeAll(async () => {
-  lab = createLabHost('tt-pp');
+  lab = createLabHost(`${TT}pp`);
   c1 = lab.container('c1');
   c2 = lab.container('c2');
-  servers.push(await startEcho('tt-pp-c1', 80));
+  servers.push(await startEcho(`${TT}pp-c1`, 80));
   await lab.ok('create', '--subnet', '10.70.0.0/24', '--ipv6', '--subnet', 'fd00:70::/64', 'web');
 });
 
-const ready = (): Promise<void> => waitForDad(lab.ns, lab.outside, 'tt-pp-c1', 'tt-pp-c2');
+const ready = (): Promise<void> => waitForDad(lab.ns, lab.outside, `${TT}pp-c1`, `${TT}pp-c2`);
 afterAll(() => {
   for (const s of servers) s.stop();
   lab?.destroy();
@@ -57,9 +58,9 @@ describe('published ports', () => {
 
   it('forwards from another container of the network and from the container itself (hairpin)', () => {
     for (const proto of ['tcp', 'udp'] as const) {
-      expect(askEcho('tt-pp-c2', proto, HOST_UPLINK_V4, 8080)).toBe(GW4);
-      expect(askEcho('tt-pp-c1', proto, HOST_UPLINK_V4, 8080)).toBe(GW4);
-      expect(askEcho('tt-pp-c2', proto, HOST_UPLINK_V6, 8080)).toBe('fd00:70::1');
+      expect(askEcho(`${TT}pp-c2`, proto, HOST_UPLINK_V4, 8080)).toBe(GW4);
+      expect(askEcho(`${TT}pp-c1`, proto, HOST_UPLINK_V4, 8080)).toBe(GW4);
+      expect(askEcho(`${TT}pp-c2`, proto, HOST_UPLINK_V6, 8080)).toBe('fd00:70::1');
     }
   });
 
@@ -77,7 +78,7 @@ describe('published ports', () => {
     const c3 = lab.container('c3');
     const taken = await lab.tnet('connect', 'web', '--netns', c3, '-p', '8080:81');
     expect(taken.code).toBe(5);
-    expect(taken.err).toMatch(/tcp \*:8080 \(IPv4\) is already published by endpoint \/run\/netns\/tt-pp-c1 on network web/);
+    expect(taken.err).toMatch(new RegExp(`tcp \\*:8080 \\(IPv4\\) is already published by endpoint /run/netns/${TT}pp-c1 on network web`));
     const missing = await lab.tnet('connect', 'web', '--netns', c3, '-p', '192.0.2.99:8081:80');
     expect(missing.err).toMatch(/the host has no address 192\.0\.2\.99/);
     for (const [spec, why] of [['0:80', /host port 0 is out of range; expected 1-65535/], ['70000:80', /out of range/], ['1000-1003:80-82', /different lengths/], ['80:80/icmp', /protocol "icmp" is not allowed; expected tcp, udp, sctp/]] as const) {
@@ -86,7 +87,7 @@ describe('published ports', () => {
       expect(r.err).toMatch(why);
     }
     const busy = await lab.tnet('port', 'publish', 'web', '--netns', c2, '-p', '127.0.0.1:9090:80');
-    expect(busy.err).toMatch(/already published by endpoint \/run\/netns\/tt-pp-c1/);
+    expect(busy.err).toMatch(new RegExp(`already published by endpoint /run/netns/${TT}pp-c1`));
     expect(JSON.parse(await lab.ok('inspect', 'web')) [0].endpoints).toHaveLength(2);
     expect(elements('fwd4_any_addr')).not.toMatch(/: 10\.70\.0\.4/);
   });
@@ -115,7 +116,7 @@ describe('published ports', () => {
   it('publishes ports listed in a spec file and changes them in place', async () => {
     const spec = join(lab.stateDir, 'api.yaml');
     const c4 = lab.container('c4');
-    servers.push(await startEcho('tt-pp-c4', 80));
+    servers.push(await startEcho(`${TT}pp-c4`, 80));
     writeFileSync(spec, `networks:\n  - name: api\n    subnet: 10.71.0.0/24\n    endpoints:\n      - netns: ${c4}\n        ports: ["7070:80"]\n`);
     await lab.ok('apply', '-f', spec);
     expect(askEcho(lab.outside, 'tcp', HOST_UPLINK_V4, 7070)).toBe(OUTSIDE_V4);

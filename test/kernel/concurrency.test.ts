@@ -2,9 +2,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openNetlinkSession } from '../../lib/kernel/netlink.js';
 import { openNetns } from '../../lib/kernel/netns.js';
 import type { NetlinkSession, NetnsHandle } from '../../lib/kernel/types.js';
-import { addNetns, delNetnsWithPrefix } from '../helpers/netns.js';
+import { addNetns, delNetnsWithPrefix, TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 
-const NS = 'tt-kcc-a';
+const NS = `${TT}kcc-a`;
 let ns: NetnsHandle;
 let s: NetlinkSession;
 beforeAll(() => {
@@ -15,7 +15,7 @@ beforeAll(() => {
 afterAll(() => {
   s?.close();
   ns?.close();
-  delNetnsWithPrefix('tt-kcc-');
+  delNetnsWithPrefix(`${TT}kcc-`);
 });
 
 it('runs concurrent calls on one session (dumps and changes interleaved)', async () => {

@@ -1,10 +1,10 @@
 import { readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKernel, createNamedNetns, deleteNamedNetns } from '../../lib/kernel/index.js';
-import { delNetnsWithPrefix } from '../helpers/netns.js';
+import { delNetnsWithPrefix, TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 import { inNetns } from '../helpers/sh.js';
 
-const P = 'tt-kidx-';
+const P = `${TT}kidx-`;
 const HOST = `${P}host`;
 const C = `${P}c`;
 

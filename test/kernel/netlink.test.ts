@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openNetlinkSession } from '../../lib/kernel/netlink.js';
 import { openNetns } from '../../lib/kernel/netns.js';
 import type { NetlinkSession, NetnsHandle } from '../../lib/kernel/types.js';
-import { addNetns, delNetnsWithPrefix } from '../helpers/netns.js';
+import { addNetns, delNetnsWithPrefix, TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 import { inNetns, pings } from '../helpers/sh.js';
 
-const P = 'tt-knl-';
+const P = `${TT}knl-`;
 const HOST = `${P}host`;
 const C1 = `${P}c1`;
 const C2 = `${P}c2`;

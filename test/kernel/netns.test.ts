@@ -2,10 +2,10 @@ import { existsSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTnetError } from '../../lib/errors.js';
 import { createNamedNetns, currentNetns, deleteNamedNetns, openNetns, withNetns } from '../../lib/kernel/netns.js';
-import { addNetns, delNetnsWithPrefix } from '../helpers/netns.js';
+import { addNetns, delNetnsWithPrefix, TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 import { sh } from '../helpers/sh.js';
 
-const P = 'tt-kns-';
+const P = `${TT}kns-`;
 const here = (): string => readlinkSync('/proc/thread-self/ns/net');
 const inodeOf = (path: string): string => sh('stat', '-L', '-c', '%i', path).trim();
 
@@ -31,7 +31,7 @@ describe('named netns without ip', () => {
   });
 
   it('rejects names with a slash', () => {
-    expect(() => createNamedNetns('tt-kns/../x')).toThrow(expect.objectContaining({ kind: 'invalidInput' }));
+    expect(() => createNamedNetns(`${TT}kns/../x`)).toThrow(expect.objectContaining({ kind: 'invalidInput' }));
   });
 });
 

@@ -3,10 +3,10 @@ import { isTnetError } from '../../lib/errors.js';
 import { openNetns } from '../../lib/kernel/netns.js';
 import { openNftSession } from '../../lib/kernel/nftables.js';
 import type { NetnsHandle, NftSession } from '../../lib/kernel/types.js';
-import { addNetns, delNetnsWithPrefix } from '../helpers/netns.js';
+import { addNetns, delNetnsWithPrefix, TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 import { inNetns, tryRun } from '../helpers/sh.js';
 
-const NS = 'tt-knft-a';
+const NS = `${TT}knft-a`;
 let ns: NetnsHandle;
 let nft: NftSession;
 
@@ -19,7 +19,7 @@ beforeAll(() => {
 afterAll(() => {
   nft?.close();
   ns?.close();
-  delNetnsWithPrefix('tt-knft-');
+  delNetnsWithPrefix(`${TT}knft-`);
 });
 
 const table = { family: 'inet', name: 'tttest' };

@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openNetns } from '../../lib/kernel/netns.js';
 import { readSysctl, writeSysctl } from '../../lib/kernel/sysctl.js';
 import type { NetnsHandle } from '../../lib/kernel/types.js';
-import { addNetns, delNetnsWithPrefix } from '../helpers/netns.js';
+import { addNetns, delNetnsWithPrefix, TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 import { inNetns } from '../helpers/sh.js';
 
-const NS = 'tt-ksys-a';
+const NS = `${TT}ksys-a`;
 let ns: NetnsHandle;
 
 beforeAll(() => {
@@ -16,7 +16,7 @@ beforeAll(() => {
 
 afterAll(() => {
   ns?.close();
-  delNetnsWithPrefix('tt-ksys-');
+  delNetnsWithPrefix(`${TT}ksys-`);
 });
 
 describe('sysctl in a test netns', () => {

@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openNetlinkSession } from '../../lib/kernel/netlink.js';
 import { openNetns } from '../../lib/kernel/netns.js';
 import type { NetlinkSession, NetnsHandle } from '../../lib/kernel/types.js';
-import { addNetns, delNetnsWithPrefix } from '../helpers/netns.js';
+import { addNetns, delNetnsWithPrefix, TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 import { inNetns, pings, pingsWithin, sh } from '../helpers/sh.js';
 
-const P = 'tt-ovk-';
+const P = `${TT}ovk-`;
 const H = [`${P}h1`, `${P}h2`] as const;
 const C = [`${P}c1`, `${P}c2`] as const;
 const VTEP = ['192.168.77.1', '192.168.77.2'] as const;

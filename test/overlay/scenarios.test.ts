@@ -9,10 +9,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createNetnsLab } from '../../scenarios/lab/netns-lab.js';
 import { runScenario } from '../../scenarios/lab/runner.js';
 import { parseScenario } from '../../scenarios/lab/scenario.js';
+import { TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 
 const DIR = join(import.meta.dirname, '../../scenarios');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.scn')).sort();
-const lab = createNetnsLab({ prefix: `tt-ov${process.pid % 10000}` });
+const lab = createNetnsLab({ prefix: `${TT}ov${process.pid % 10000}` });
 
 afterAll(async () => {
   await lab.close();

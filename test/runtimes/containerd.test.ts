@@ -12,6 +12,7 @@ import { buildCniPlugin, execFile, type CniPlugin } from '../helpers/cni-plugin.
 import { createLabHost, type LabHost } from '../helpers/lab-host.js';
 import { busyboxRootfs, loudSkip, missingCommands, unmountUnder } from '../helpers/runtimes.js';
 import { makeStateDir } from '../helpers/state-dir.js';
+import { TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 
 const missing = missingCommands(['containerd', 'ctr', 'runc', 'unshare', '/bin/busybox']);
 const NET = 'tctr';
@@ -54,7 +55,7 @@ const stopDaemon = async (): Promise<void> => {
 
 describe.skipIf(missing.length > 0 || !existsSync('/etc/cni/net.d'))(loudSkip('containerd', missing), () => {
   beforeAll(async () => {
-    lab = createLabHost('tt-cnct');
+    lab = createLabHost(`${TT}cnct`);
     plugin = buildCniPlugin();
     tmp = makeStateDir('containerd');
     mkdirSync(join(tmp.dir, 'net.d'));

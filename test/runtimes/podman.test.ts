@@ -11,6 +11,7 @@ import { createLabHost, HOST_UPLINK_V4, type LabHost } from '../helpers/lab-host
 import { inNetns } from '../helpers/sh.js';
 import { busyboxRootfs, loudSkip, missingCommands, podmanConfig, unmountUnder } from '../helpers/runtimes.js';
 import { makeStateDir } from '../helpers/state-dir.js';
+import { TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 
 const missing = missingCommands(['podman', 'runc', '/bin/busybox', 'tar']);
 const IMAGE = 'tnet-test-busybox';
@@ -33,7 +34,7 @@ const podmanNetns = (): string[] => readdirSync('/run/netns').filter((n) => n.st
 
 describe.skipIf(missing.length > 0)(loudSkip('Podman', missing), () => {
   beforeAll(async () => {
-    lab = createLabHost('tt-cnpm');
+    lab = createLabHost(`${TT}cnpm`);
     plugin = buildCniPlugin();
     tmp = makeStateDir('podman');
     const netDir = join(tmp.dir, 'net.d');
