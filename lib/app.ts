@@ -10,7 +10,8 @@ import { fileIdentity } from './state/identity.js';
 import { createRepository } from './state/repository.js';
 import type { ServiceContext } from './service/context.js';
 import { withFileLock } from './store/file-lock.js';
-import { openStore, parseStoreUrl } from './store/index.js';
+import { openStore, parseStoreUrl, type Store } from './store/index.js';
+import { stepCounter, type StepPoints } from './step-points.js';
 
 export interface AppOptions {
   readonly stateDir: string;
@@ -18,6 +19,8 @@ export interface AppOptions {
   readonly storeUrl?: string;
   /** Treat this namespace as the host (lab hosts, tests); the current one when absent. */
   readonly hostNetns?: string;
+  /** Crash tests only: count and kill at state-changing steps (see step-points.ts). */
+  readonly stepPoints?: StepPoints;
 }
 
 export interface App {
@@ -34,11 +37,22 @@ const hostFileLock = (stateDir: string) => async <T>(name: string, fn: () => Pro
   return withFileLock(join(dir, `${encodeURIComponent(name)}.lock`), { timeoutMs: HOST_LOCK_TIMEOUT_MS }, fn);
 };
 
+/** The store with the step hook before every commit. */
+const countingCommits = (store: Store, beforeChange: (what: string) => void): Store => ({
+  ...store,
+  commit: (compares, ops) => {
+    beforeChange('store commit');
+    return store.commit(compares, ops);
+  },
+});
+
 export const openApp = async (options: AppOptions): Promise<App> => {
-  const store = await openStore(options.storeUrl, options.stateDir);
+  const beforeChange = options.stepPoints === undefined ? undefined : stepCounter(options.stepPoints);
+  const opened = await openStore(options.storeUrl, options.stateDir);
+  const store = beforeChange === undefined ? opened : countingCommits(opened, beforeChange);
   let kernel;
   try {
-    kernel = createKernel(options.hostNetns);
+    kernel = createKernel(options.hostNetns, beforeChange === undefined ? {} : { beforeChange });
   } catch (e) {
     await store.close();
     throw e;

@@ -22,6 +22,7 @@ import { portCommand } from './commands/port.js';
 import { pruneCommand } from './commands/prune.js';
 import { rmCommand } from './commands/rm.js';
 import { processIo, type CliIo } from './io.js';
+import { withStepPoints } from '../step-points.js';
 
 const COMMANDS: readonly CliCommand[] = [
   createCommand, lsCommand, inspectCommand, rmCommand, pruneCommand,
@@ -79,6 +80,7 @@ export const runCli = async (argv: readonly string[], io: CliIo = processIo, env
               stateDir: String(raw['state-dir']),
               ...(raw['store'] === undefined ? {} : { storeUrl: String(raw['store']) }),
               ...(raw['host-netns'] === undefined ? {} : { hostNetns: String(raw['host-netns']) }),
+              ...withStepPoints(env),
             });
             return app;
           },

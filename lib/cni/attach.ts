@@ -10,9 +10,9 @@ import { bridgeNameFor, hostVethNameFor } from '../model/names.js';
 import type { Endpoint, Network, SubnetConfig } from '../model/types.js';
 import { describeAction, type Action } from '../reconcile/actions.js';
 import type { ServiceContext } from '../service/context.js';
-import { connectLocked, disconnectLocked } from '../service/endpoints.js';
+import { connectLocked, removeEndpointsLocked } from '../service/endpoints.js';
 import { createNetworkLocked, removeNetworkLocked } from '../service/networks.js';
-import { syncHost } from '../service/sync.js';
+import { loadSettledRecords, syncHost } from '../service/sync.js';
 import { CNI_CODES, CniError } from './error-codes.js';
 import { requireFits } from './network.js';
 import { toPortMappings } from './ports.js';
@@ -54,14 +54,15 @@ const checkRequested = (network: Network, peers: readonly Endpoint[], ip: Reques
 const attachLocked = async (ctx: ServiceContext, req: AttachRequest, network: Network): Promise<Endpoint> => {
   requireNetns(ctx, req.netns);
   const peers = await ctx.repo.listEndpoints(network.name);
-  // A retried ADD (the runtime crashed after we answered) gets the same attachment back.
+  // A retried ADD (the runtime crashed after we answered, or we were killed before answering)
+  // gets the same attachment back; connect finishes one whose creation was interrupted.
   const same = peers.find((e) => isCniEndpoint(e, req.containerId, req.ifname));
-  if (same !== undefined && same.netns === req.netns) {
+  if (same !== undefined && same.netns === req.netns && same.phase === undefined) {
     await syncHost(ctx, { scope: { endpoints: new Set([same.id]) } });
     return same;
   }
-  if (same !== undefined) await disconnectLocked(ctx, same); // a stale attachment of a namespace that is gone
-  const others = peers.filter((e) => e !== same);
+  if (same !== undefined && same.netns !== req.netns) await removeEndpointsLocked(ctx, [same]); // a stale attachment of a namespace that is gone
+  const others = peers.filter((e) => e.id !== same?.id);
   checkRequested(network, others, req.ipv4, network.ipv4);
   checkRequested(network, others, req.ipv6, network.ipv6);
   return connectLocked(
@@ -81,15 +82,18 @@ const attachLocked = async (ctx: ServiceContext, req: AttachRequest, network: Ne
 
 export const cniAdd = (ctx: ServiceContext, req: AttachRequest): Promise<CniResult> =>
   ctx.repo.withHostLock(async () => {
-    const existing = await ctx.repo.getNetwork(req.network.name);
+    const { networks } = await loadSettledRecords(ctx);
+    const existing = networks.find((n) => n.name === req.network.name);
     if (existing !== undefined) requireFits(req.network, existing);
-    const network = existing ?? (await createNetworkLocked(ctx, req.network));
+    // A network whose creation an earlier ADD began is finished by this one.
+    const creates = existing === undefined || existing.phase === 'creating';
+    const network = creates ? await createNetworkLocked(ctx, req.network) : existing;
     try {
       const endpoint = await attachLocked(ctx, req, network);
       return mergeResults(req.prevResult, endpointResult(network, endpoint, req.dns));
     } catch (e) {
       // Nothing left behind: a network this ADD created goes again with its failed endpoint.
-      if (existing === undefined) await removeNetworkLocked(ctx, network.name, true).catch(() => undefined);
+      if (creates) await removeNetworkLocked(ctx, network.name, true).catch(() => undefined);
       throw e;
     }
   });
@@ -102,7 +106,7 @@ export const cniDel = (ctx: ServiceContext, networkName: string, containerId: st
   ctx.repo.withHostLock(async () => {
     if ((await ctx.repo.getNetwork(networkName)) === undefined) return;
     const mine = (await ctx.repo.listEndpoints(networkName)).filter((e) => isCniEndpoint(e, containerId, ifname));
-    for (const e of mine) await disconnectLocked(ctx, e);
+    await removeEndpointsLocked(ctx, mine);
   });
 
 /** Whether a planned action touches this endpoint (its namespace, veth, bridge) or its network's firewall. */

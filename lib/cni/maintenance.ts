@@ -5,8 +5,7 @@ import { allocateAddress } from '../ipam/allocate.js';
 import { resolveNetwork } from '../model/network-resolve.js';
 import type { Endpoint, IpFamily, NetworkRequest } from '../model/types.js';
 import type { ServiceContext } from '../service/context.js';
-import { releasedForwards } from '../service/ports.js';
-import { removalScope, syncHost } from '../service/sync.js';
+import { removeEndpointsLocked } from '../service/endpoints.js';
 import { CNI_CODES, CniError } from './error-codes.js';
 import type { Attachment } from './netconf.js';
 
@@ -59,9 +58,6 @@ export const cniGc = (ctx: ServiceContext, networkName: string, valid: readonly 
     const stale = (await ctx.repo.listEndpoints(networkName)).filter(
       (e) => e.owner.kind === 'cni' && !keep.has(key(e.owner.containerId, e.ifname)),
     );
-    if (stale.length === 0) return stale;
-    const released = await releasedForwards(ctx, stale);
-    for (const e of stale) await ctx.repo.removeEndpoint(e);
-    await syncHost(ctx, { scope: await removalScope(ctx, [network], stale), released });
+    if (stale.length > 0) await removeEndpointsLocked(ctx, stale);
     return stale;
   });

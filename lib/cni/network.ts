@@ -4,30 +4,9 @@
  * settings the config gives are compared: a minimal `{"name": "web", "type": "tnet"}` fits any
  * existing network "web".
  */
-import type { Network, NetworkRequest, SubnetConfig } from '../model/types.js';
+import { networkMismatch } from '../model/network-fit.js';
+import type { Network, NetworkRequest } from '../model/types.js';
 import { CNI_CODES, CniError } from './error-codes.js';
-
-type FamilyRequest = NetworkRequest['ipv4'];
-
-const familyDrift = (label: string, want: FamilyRequest, have: SubnetConfig | undefined): string[] => {
-  if (want === undefined) return [];
-  if (have === undefined) return [`${label} (not enabled on the network)`];
-  return (['subnet', 'gateway', 'ipRange'] as const)
-    .filter((k) => want[k] !== undefined && want[k] !== have[k])
-    .map((k) => `${label === 'ipv4' ? '' : 'ipv6.'}${k} (config ${String(want[k])}, network ${have[k] ?? 'unset'})`);
-};
-
-/** Settings the config gives that the existing network does not have; empty when it fits. */
-export const networkMismatch = (want: NetworkRequest, have: Network): string[] => [
-  ...(want.driver === have.driver ? [] : [`driver (config ${want.driver}, network ${have.driver})`]),
-  ...familyDrift('ipv4', want.ipv4, have.ipv4),
-  ...familyDrift('ipv6', want.ipv6, have.ipv6),
-  ...(want.internal === undefined || want.internal === have.internal ? [] : [`internal (config ${want.internal}, network ${have.internal})`]),
-  ...(want.mtu === undefined || want.mtu === have.mtu ? [] : [`mtu (config ${want.mtu}, network ${have.mtu})`]),
-  ...(want.options?.bridgeName === undefined || want.options.bridgeName === have.options.bridgeName
-    ? []
-    : [`options.bridge.name (config ${want.options.bridgeName}, network ${have.options.bridgeName ?? 'derived'})`]),
-];
 
 export const requireFits = (want: NetworkRequest, have: Network): void => {
   const diff = networkMismatch(want, have);

@@ -8,6 +8,7 @@ import { CNI_CODES, CniError, cniErrorBody } from './error-codes.js';
 import { parseEnv, type CniEnv } from './env.js';
 import type { HostDefaults } from '../host-config.js';
 import type { NetConf } from './netconf.js';
+import { withStepPoints } from '../step-points.js';
 import { compareVersions, LATEST_VERSION, MIN_VERSION_FOR, SUPPORTED_VERSIONS } from './versions.js';
 
 export interface CniOutcome {
@@ -23,6 +24,7 @@ export const appOptionsOf = (conf: NetConf, env: Readonly<Record<string, string 
     stateDir: conf.stateDir ?? defaults.stateDir,
     ...(storeUrl === undefined || storeUrl === '' ? {} : { storeUrl }),
     ...(hostNetns === undefined || hostNetns === '' ? {} : { hostNetns }),
+    ...withStepPoints(env),
   };
 };
 

@@ -7,7 +7,7 @@ import { openNetlinkSession } from './netlink.js';
 import { currentNetns, openNetns } from './netns.js';
 import { openNftSession } from './nftables.js';
 import { readSysctl, writeSysctl } from './sysctl.js';
-import type { Kernel, NetlinkSession, NftSession } from './types.js';
+import type { Kernel, KernelHooks, NetlinkSession, NftSession } from './types.js';
 
 export { createNamedNetns, currentNetns, deleteNamedNetns, openNetns, withNetns } from './netns.js';
 export { openNetlinkSession } from './netlink.js';
@@ -15,11 +15,12 @@ export { openNftSession } from './nftables.js';
 export type * from './types.js';
 
 /** hostNetnsRef: path, /run/netns name or PID of the host netns; default: this process's netns. */
-export const createKernel = (hostNetnsRef?: string): Kernel => {
+export const createKernel = (hostNetnsRef?: string, hooks: KernelHooks = {}): Kernel => {
   const hostNetns = hostNetnsRef === undefined ? currentNetns() : openNetns(hostNetnsRef);
+  const beforeChange = hooks.beforeChange ?? (() => undefined);
   let host: NetlinkSession;
   try {
-    host = openNetlinkSession(hostNetns);
+    host = openNetlinkSession(hostNetns, hooks);
   } catch (e) {
     hostNetns.close();
     throw e;
@@ -29,12 +30,23 @@ export const createKernel = (hostNetnsRef?: string): Kernel => {
     hostNetns,
     host,
     get nft() {
-      return (nft ??= openNftSession(hostNetns));
+      if (nft) return nft;
+      const session = openNftSession(hostNetns);
+      return (nft = {
+        ...session,
+        run: (commands) => {
+          beforeChange('nft transaction');
+          return session.run(commands);
+        },
+      });
     },
-    sessionIn: openNetlinkSession,
+    sessionIn: (netns) => openNetlinkSession(netns, hooks),
     openNetns,
     readSysctl,
-    writeSysctl,
+    writeSysctl: (netns, key, value) => {
+      beforeChange(`write sysctl ${key}`);
+      writeSysctl(netns, key, value);
+    },
     close() {
       host.close();
       nft?.close();

@@ -3,7 +3,7 @@ import type { rt } from 'netlink';
 import { isTnetError, TnetError } from '../errors.js';
 import type { IpFamily } from '../model/types.js';
 import { AF_INET, AF_INET6, afOf, bytesToIp, ipToBytes, parseCidr } from './inet.js';
-import { REQUEST_TIMEOUT_MS, attempt, createExcl, enumValue, type Rtnl } from './rtnl.js';
+import { REQUEST_TIMEOUT_MS, attempt, change, createExcl, enumValue, type Rtnl } from './rtnl.js';
 import type { AddressState, NetlinkSession, RouteState } from './types.js';
 
 type AddrOps = Pick<NetlinkSession, 'listAddresses' | 'addAddress' | 'deleteAddress' | 'listRoutes' | 'addRoute' | 'deleteRoute'>;
@@ -88,12 +88,12 @@ export const addrOps = (r: Rtnl): AddrOps => {
       const { data, attrs, target } = addrMsg(linkIndex, family, address, prefixLength);
       // nodad: our addresses are assigned by tnet and unique by construction; DAD would only delay them.
       if (family === 6) data.flags = { nodad: true };
-      await attempt(r, 'add address', target, () => socket.newAddress(data, attrs, { ...opts, flags: createExcl(nl) }), ['EEXIST']);
+      await change(r, 'add address', target, () => socket.newAddress(data, attrs, { ...opts, flags: createExcl(nl) }), ['EEXIST']);
     },
 
     async deleteAddress(linkIndex, family, address, prefixLength) {
       const { data, attrs, target } = addrMsg(linkIndex, family, address, prefixLength);
-      await attempt(r, 'delete address', target, () => socket.delAddress(data, attrs, opts), ['EADDRNOTAVAIL', 'ENODEV', 'ENOENT']);
+      await change(r, 'delete address', target, () => socket.delAddress(data, attrs, opts), ['EADDRNOTAVAIL', 'ENODEV', 'ENOENT']);
     },
 
     listRoutes,
@@ -102,7 +102,7 @@ export const addrOps = (r: Rtnl): AddrOps => {
       const { data, attrs, destination, gateway, target } = routeMsg(route);
       Object.assign(data, { protocol: 'BOOT', type: 'UNICAST', scope: gateway ? 'UNIVERSE' : 'LINK' });
       try {
-        await attempt(r, 'add route', target, () => socket.newRoute(data, attrs, { ...opts, flags: createExcl(nl) }));
+        await change(r, 'add route', target, () => socket.newRoute(data, attrs, { ...opts, flags: createExcl(nl) }));
       } catch (e) {
         if (!isTnetError(e, 'exists')) throw e;
         // EEXIST only says "a route to this destination"; accept it only if it is the same one.
@@ -120,7 +120,7 @@ export const addrOps = (r: Rtnl): AddrOps => {
       const { data, attrs, target } = routeMsg(route);
       // Scope NOWHERE is the kernel's wildcard for "any scope" when matching the route to delete.
       data.scope = 'NOWHERE';
-      await attempt(r, 'delete route', target, () => socket.delRoute(data, attrs, opts), ['ESRCH', 'ENOENT', 'ENODEV']);
+      await change(r, 'delete route', target, () => socket.delRoute(data, attrs, opts), ['ESRCH', 'ENOENT', 'ENODEV']);
     },
   };
 };

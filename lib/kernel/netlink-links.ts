@@ -1,9 +1,10 @@
 /** Links over rtnetlink: list, create (bridge, veth with the peer born in its netns), change, delete. */
 import type { ifla, rt } from 'netlink';
 import { TnetError } from '../errors.js';
+import { TNET_LINK_GROUP } from '../model/names.js';
 import { bytesToMac, macToBytes } from './inet.js';
 import { vxlanLinkinfo, vxlanStateOf } from './netlink-overlay.js';
-import { REQUEST_TIMEOUT_MS, attempt, createExcl, nested, type Rtnl } from './rtnl.js';
+import { REQUEST_TIMEOUT_MS, attempt, change, createExcl, nested, type Rtnl } from './rtnl.js';
 import type { LinkChange, LinkState, NetlinkSession } from './types.js';
 
 type CreateOpts = { mtu: number; alias?: string; masterIndex?: number; noIpv6LinkLocal?: boolean };
@@ -22,6 +23,7 @@ const toLinkState = ({ nl }: Rtnl, m: rt.LinkMessage): LinkState => {
     mac: attrs.address ? bytesToMac(attrs.address) : '',
     ...(attrs.master ? { masterIndex: attrs.master } : {}),
     ...(attrs.ifalias ? { alias: attrs.ifalias } : {}),
+    ...(attrs.group ? { group: attrs.group } : {}),
     ...(vxlan ? { vxlan } : {}),
   };
 };
@@ -48,7 +50,7 @@ export const linkOps = (r: Rtnl): LinkOps => {
    */
   const createRaw = async (op: string, name: string, attrs: ifla.LinkAttrs): Promise<LinkState> => {
     const flags = createExcl(nl) | nl.Flags.ECHO;
-    const echoed = await attempt(r, op, name, () => socket.newLink({}, { ifname: name, ...attrs }, { ...opts, flags }));
+    const echoed = await change(r, op, name, () => socket.newLink({}, { ifname: name, ...attrs }, { ...opts, flags }));
     const mine = echoed?.find((m) => m.attrs.ifname === name);
     if (mine) return { ...toLinkState(r, mine), ...(attrs.master ? { masterIndex: attrs.master } : {}) };
     const [got] = (await attempt(r, op, name, () => socket.getLink({}, { ifname: name }, opts))) ?? [];
@@ -57,30 +59,34 @@ export const linkOps = (r: Rtnl): LinkOps => {
   };
 
   /**
-   * The kernel ignores IFLA_IFALIAS and refuses IFLA_AF_SPEC on create, so both go in a second
-   * request (before the link is ever up); the link is deleted again if that fails.
+   * The kernel ignores IFLA_IFALIAS and refuses IFLA_AF_SPEC on create, so the owner tag needs a
+   * second request. The link is born with TNET_LINK_GROUP (IFLA_GROUP is honoured on create), so
+   * a process killed between the two requests leaves a link the planner still knows for ours and
+   * finishes tagging. A failure of the second request (not a kill) deletes the link again.
    */
   const create = async (op: string, name: string, o: CreateOpts, attrs: ifla.LinkAttrs): Promise<LinkState> => {
     const link = await createRaw(op, name, {
       ...attrs,
       mtu: o.mtu,
+      group: TNET_LINK_GROUP,
       ...(o.masterIndex !== undefined ? { master: o.masterIndex } : {}),
     });
-    const alias = o.alias;
-    const settings: ifla.LinkAttrs = {
-      ...(alias === undefined ? {} : { ifalias: alias }),
-      ...(o.noIpv6LinkLocal === true ? { afSpec: noLinkLocal(nl) } : {}),
-    };
+    const settings = tagAttrs(o.alias, o.noIpv6LinkLocal === true);
     if (Object.keys(settings).length === 0) return link;
     try {
-      await attempt(r, op, name, () => socket.setLink({ index: link.index }, settings, opts));
+      await change(r, op, name, () => socket.setLink({ index: link.index }, settings, opts));
     } catch (e) {
       // Best effort: the caller gets the settings error, which is the one that explains the failure.
-      await r.exclusive(() => socket.delLink({ index: link.index }, {}, opts)).catch(() => undefined);
+      await change(r, 'delete link', name, () => socket.delLink({ index: link.index }, {}, opts)).catch(() => undefined);
       throw e;
     }
-    return alias === undefined ? link : { ...link, alias };
+    return o.alias === undefined ? link : { ...link, alias: o.alias };
   };
+
+  const tagAttrs = (alias: string | undefined, noIpv6LinkLocal: boolean): ifla.LinkAttrs => ({
+    ...(alias === undefined ? {} : { ifalias: alias }),
+    ...(noIpv6LinkLocal ? { afSpec: noLinkLocal(nl) } : {}),
+  });
 
   return {
     async listLinks() {
@@ -117,27 +123,27 @@ export const linkOps = (r: Rtnl): LinkOps => {
       return create('create vxlan', name, o, { linkinfo: vxlanLinkinfo(nl, o) });
     },
 
-    async setLink(index, change: LinkChange) {
+    async setLink(index, update: LinkChange) {
       const data: rt.Link = { index };
-      if (change.up !== undefined) Object.assign(data, { flags: change.up ? { up: true } : {}, change: { up: true } });
+      if (update.up !== undefined) Object.assign(data, { flags: update.up ? { up: true } : {}, change: { up: true } });
       const attrs: ifla.LinkAttrs = {
-        ...(change.mtu !== undefined ? { mtu: change.mtu } : {}),
+        ...(update.mtu !== undefined ? { mtu: update.mtu } : {}),
         // IFLA_MASTER 0 releases the link from its master.
-        ...(change.masterIndex !== undefined ? { master: change.masterIndex ?? 0 } : {}),
-        ...(change.mac !== undefined ? { address: macToBytes(change.mac) } : {}),
-        ...(change.alias !== undefined ? { ifalias: change.alias } : {}),
+        ...(update.masterIndex !== undefined ? { master: update.masterIndex ?? 0 } : {}),
+        ...(update.mac !== undefined ? { address: macToBytes(update.mac) } : {}),
+        ...tagAttrs(update.alias, update.noIpv6LinkLocal === true),
       };
-      await attempt(r, 'set link', linkTarget(index), () => socket.setLink(data, attrs, opts));
-      if (change.hairpin !== undefined) {
+      await change(r, 'set link', linkTarget(index), () => socket.setLink(data, attrs, opts));
+      if (update.hairpin !== undefined) {
         // Bridge-port options travel as slave data of IFLA_LINKINFO, which only RTM_NEWLINK reads.
-        const slaveData = nested(nl, nl.ifla.formatBridgePort({ mode: change.hairpin ? nl.ifla.BridgePortMode.HAIRPIN : nl.ifla.BridgePortMode.UNSPEC }));
+        const slaveData = nested(nl, nl.ifla.formatBridgePort({ mode: update.hairpin ? nl.ifla.BridgePortMode.HAIRPIN : nl.ifla.BridgePortMode.UNSPEC }));
         const linkinfo = nested(nl, nl.ifla.formatInfo({ slaveKind: 'bridge', slaveData }));
-        await attempt(r, 'set hairpin on', linkTarget(index), () => socket.newLink({ index }, { linkinfo }, opts));
+        await change(r, 'set hairpin on', linkTarget(index), () => socket.newLink({ index }, { linkinfo }, opts));
       }
     },
 
     async deleteLink(index) {
-      await attempt(r, 'delete link', linkTarget(index), () => socket.delLink({ index }, {}, opts), ['ENODEV']);
+      await change(r, 'delete link', linkTarget(index), () => socket.delLink({ index }, {}, opts), ['ENODEV']);
     },
   };
 };

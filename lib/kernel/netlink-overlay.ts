@@ -6,7 +6,7 @@
 import type { ifla, rt } from 'netlink';
 import type { IpFamily } from '../model/types.js';
 import { afOf, AF_INET, AF_INET6, bytesToIp, bytesToMac, ipToBytes, macToBytes } from './inet.js';
-import { REQUEST_TIMEOUT_MS, attempt, nested, type NetlinkModule, type Rtnl } from './rtnl.js';
+import { REQUEST_TIMEOUT_MS, attempt, change, nested, type NetlinkModule, type Rtnl } from './rtnl.js';
 import type { FdbEntry, NeighbourEntry, NetlinkSession, VxlanState } from './types.js';
 
 type OverlayOps = Pick<NetlinkSession, 'listFdb' | 'addFdb' | 'deleteFdb' | 'listNeighbours' | 'addNeighbour' | 'deleteNeighbour'>;
@@ -72,12 +72,12 @@ export const overlayOps = (r: Rtnl): OverlayOps => {
       // The all-zero MAC is the flood list: one entry per remote VTEP, so further ones are appended.
       // A unicast MAC lives behind one VTEP: a moved endpoint replaces its entry.
       const flags = CREATE | (mac === ZERO_MAC ? APPEND : REPLACE);
-      await attempt(r, 'add fdb entry', target, () => socket.newNeighbor(data, attrs, { ...opts, flags }), ['EEXIST']);
+      await change(r, 'add fdb entry', target, () => socket.newNeighbor(data, attrs, { ...opts, flags }), ['EEXIST']);
     },
 
     async deleteFdb(linkIndex, mac, dst) {
       const { data, attrs, target } = fdbMsg(linkIndex, mac, dst);
-      await attempt(r, 'delete fdb entry', target, () => socket.delNeighbor(data, attrs, opts), ['ENOENT', 'ENODEV']);
+      await change(r, 'delete fdb entry', target, () => socket.delNeighbor(data, attrs, opts), ['ENOENT', 'ENODEV']);
     },
 
     async listNeighbours(family) {
@@ -98,14 +98,14 @@ export const overlayOps = (r: Rtnl): OverlayOps => {
     async addNeighbour(linkIndex, family, address, mac) {
       const data: rt.Neighbor = { family: afOf(family), ifindex: linkIndex, state: { permanent: true } };
       const attrs: rt.NeighborAttrs = { dst: ipToBytes(family, address), lladdr: macToBytes(mac) };
-      await attempt(r, 'add neighbour', `${address} lladdr ${mac} on link #${linkIndex}`, () =>
+      await change(r, 'add neighbour', `${address} lladdr ${mac} on link #${linkIndex}`, () =>
         socket.newNeighbor(data, attrs, { ...opts, flags: CREATE | REPLACE }),
       );
     },
 
     async deleteNeighbour(linkIndex, family, address) {
       const data: rt.Neighbor = { family: afOf(family), ifindex: linkIndex };
-      await attempt(r, 'delete neighbour', `${address} on link #${linkIndex}`, () =>
+      await change(r, 'delete neighbour', `${address} on link #${linkIndex}`, () =>
         socket.delNeighbor(data, { dst: ipToBytes(family, address) }, opts), ['ENOENT', 'ENODEV']);
     },
   };

@@ -43,6 +43,8 @@ export interface Rtnl {
   readonly socket: RtNetlinkSocket;
   /** Runs one request at a time on the socket (see serialize). */
   readonly exclusive: <T>(call: () => Promise<T>) => Promise<T>;
+  /** Told before every request that changes the kernel (see KernelHooks). */
+  readonly beforeChange: (what: string) => void;
 }
 
 /**
@@ -82,6 +84,18 @@ export const attempt = async <T>(
     if (absent.includes(errnoNameOf(e) ?? '')) return undefined;
     throw kernelError(e, op, target);
   }
+};
+
+/** attempt() for a request that changes the kernel: the session's hook hears of it first. */
+export const change = <T>(
+  r: Rtnl,
+  op: string,
+  target: string,
+  call: () => Promise<T>,
+  absent: readonly string[] = [],
+): Promise<T | undefined> => {
+  r.beforeChange(`${op} ${target}`);
+  return attempt(r, op, target, call, absent);
 };
 
 /** Serialises a nested attribute: netlink@0.3.0 types these as Buffer but its encoders return StreamData. */

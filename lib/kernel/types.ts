@@ -23,6 +23,8 @@ export interface LinkState {
   readonly masterIndex?: number;
   /** IFLA_IFALIAS: tnet writes its owner tag here ("tnet:<network-id>:<endpoint-id>"). */
   readonly alias?: string;
+  /** IFLA_GROUP: tnet's links are born in TNET_LINK_GROUP (model/names.ts). */
+  readonly group?: number;
   /** Set for VXLAN links: what decides whether an existing device can be reused. */
   readonly vxlan?: VxlanState;
 }
@@ -84,6 +86,8 @@ export interface LinkChange {
   readonly masterIndex?: number | null; // null: release from master
   readonly mac?: string;
   readonly alias?: string;
+  /** No IPv6 link-local address on this link (IFLA_INET6_ADDR_GEN_MODE none). */
+  readonly noIpv6LinkLocal?: boolean;
   /** Bridge port hairpin mode: frames may leave through the port they came in by (published ports). */
   readonly hairpin?: boolean;
 }
@@ -156,6 +160,15 @@ export interface NftSession {
   /** `list set|map FAMILY TABLE NAME` with its elements, or undefined when it does not exist. */
   listSet(family: string, table: string, name: string, kind: 'set' | 'map'): unknown[] | undefined;
   close(): void;
+}
+
+/**
+ * Observers of what the kernel layer does. beforeChange hears of every request that changes the
+ * kernel (each netlink request, nft transaction and sysctl write) just before it is sent: the
+ * crash tests kill the process there, step by step (lib/step-points.ts).
+ */
+export interface KernelHooks {
+  readonly beforeChange?: (what: string) => void;
 }
 
 /** Everything kernel-facing for one "host" namespace (the real host, or a lab/test host netns). */

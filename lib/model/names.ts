@@ -35,6 +35,14 @@ export const macFor = (endpointId: string): string => {
   return ['02', ...[0, 2, 4, 6, 8].map((i) => h.slice(i, i + 2))].join(':');
 };
 
+/**
+ * The IFLA_GROUP every link tnet creates is born in ("tnet" in ASCII). The owner alias needs a
+ * second request after the link exists; the group is set in the creating request itself, so a
+ * link of ours is recognisable from its first instant, even if tnet is killed before tagging it.
+ * `ip link show group 1953391988` lists them.
+ */
+export const TNET_LINK_GROUP = 0x746e6574;
+
 const OWNER_PREFIX = 'tnet:';
 
 /** The IFLA_IFALIAS we put on our links: who owns it, surviving a lost store. */

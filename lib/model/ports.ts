@@ -101,9 +101,6 @@ export const formatPortMapping = (m: PortMapping): string => {
   return `${ip}${m.hostPort}:${m.containerPort}/${m.protocol}`;
 };
 
-const sameHostSide = (a: PortMapping, b: PortMapping): boolean =>
-  a.protocol === b.protocol && a.hostPort === b.hostPort && a.hostIp === b.hostIp;
-
 /** Several `-p` values (or a spec file's `ports:` list) into one list; a host side given twice is refused. */
 export const parsePortList = (v: unknown, path: string): PortMapping[] => {
   if (!Array.isArray(v)) throw inputError(path, `expected a list of port mappings like "8080:80/tcp", got ${describe(v)}`);
@@ -116,3 +113,13 @@ export const parsePortList = (v: unknown, path: string): PortMapping[] => {
   });
   return out;
 };
+
+/** The same host side (protocol, address, port): two such mappings cannot both be published. */
+export const sameHostSide = (a: PortMapping, b: PortMapping): boolean =>
+  a.protocol === b.protocol && a.hostPort === b.hostPort && a.hostIp === b.hostIp;
+
+export const sameMapping = (a: PortMapping, b: PortMapping): boolean => sameHostSide(a, b) && a.containerPort === b.containerPort;
+
+/** The same set of mappings, in any order. */
+export const samePorts = (a: readonly PortMapping[], b: readonly PortMapping[]): boolean =>
+  a.length === b.length && a.every((m) => b.some((n) => sameMapping(m, n)));

@@ -52,6 +52,15 @@ export interface OverlayConfig {
   readonly vni: number;
 }
 
+/**
+ * Where a record is in its life, when an operation on it is not finished: `creating` until the
+ * kernel side is built (a killed `create`/`connect` leaves it so, and the same command run again
+ * finishes it), `removing` from the moment a removal is asked for until the kernel side is gone
+ * (the record, and with it the addresses it reserves, outlive every link, address and port forward
+ * made for it). Absent: in place.
+ */
+export type RecordPhase = 'creating' | 'removing';
+
 /** A network as recorded: every choice made. */
 export interface Network {
   readonly id: string; // 64 hex chars, fixed at creation; kernel names derive from it
@@ -66,6 +75,7 @@ export interface Network {
   readonly created: string; // ISO time
   /** Present exactly for the overlay driver. */
   readonly overlay?: OverlayConfig;
+  readonly phase?: RecordPhase;
 }
 
 /** An attachment as the user asks for it (`tnet connect`, an `endpoints:` entry in a spec). */
@@ -118,6 +128,12 @@ export interface Endpoint {
    * host realises only its own endpoints; an overlay programs the others' as remote entries.
    */
   readonly host?: string;
+  readonly phase?: RecordPhase;
+  /**
+   * Mappings just unpublished whose forwards may still be in the kernel: kept until a pass has
+   * deleted them, so no forward ever outlives its record.
+   */
+  readonly releasing?: readonly PortMapping[];
 }
 
 export type EndpointOwner =

@@ -25,6 +25,8 @@ export type Action =
       readonly link: string;
       readonly change: { readonly up?: true; readonly mtu?: number; readonly master?: string; readonly mac?: string; readonly hairpin?: true };
     }
+  /** Owner tag on a link born ours (TNET_LINK_GROUP) whose tagging was interrupted. */
+  | { readonly do: 'tagLink'; readonly link: string; readonly alias: string; readonly noIpv6LinkLocal: boolean }
   | { readonly do: 'addAddress'; readonly netns?: string; readonly link: string; readonly address: DesiredAddress }
   | { readonly do: 'deleteAddress'; readonly netns?: string; readonly link: string; readonly address: DesiredAddress }
   | { readonly do: 'addRoute'; readonly netns?: string; readonly link: string; readonly route: DesiredRoute }
@@ -73,6 +75,8 @@ export const describeAction = (a: Action): string => {
       return `set ${a.link}${where(a.netns)}: ${Object.entries(a.change)
         .map(([k, v]) => `${k}=${String(v)}`)
         .join(' ')}`;
+    case 'tagLink':
+      return `tag link ${a.link} as ${a.alias} (its creation was interrupted)`;
     case 'addAddress':
       return `add address ${cidr(a.address)} to ${a.link}${where(a.netns)}`;
     case 'deleteAddress':

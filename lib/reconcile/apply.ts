@@ -92,6 +92,9 @@ const run = async (kernel: Kernel, s: Sessions, a: Action): Promise<Undo | undef
       await s.get(a.netns).setLink(await s.requireIndex(a.netns, a.link), { ...rest, ...masterIndex });
       return undefined;
     }
+    case 'tagLink':
+      await kernel.host.setLink(await s.requireIndex(undefined, a.link), { alias: a.alias, ...(a.noIpv6LinkLocal ? { noIpv6LinkLocal: true } : {}) });
+      return undefined;
     case 'addAddress': {
       const session = s.get(a.netns);
       const index = await s.requireIndex(a.netns, a.link);

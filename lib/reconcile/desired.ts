@@ -1,6 +1,7 @@
 /** The desired state of one host, as the drivers describe it, ready for the planner. */
 import { driverFor } from '../drivers/registry.js';
 import type { ClusterView, EndpointObjects, NetworkObjects } from '../drivers/types.js';
+import { forwardsOf, type PortForward } from '../firewall/forwards.js';
 import type { Endpoint, Network } from '../model/types.js';
 
 export interface DesiredEndpoint {
@@ -23,9 +24,12 @@ export const hostLinkNames = (desired: readonly DesiredNetwork[], endpointFilter
 ];
 
 /** An endpoint recorded without a host, or on this host, is realised here; others are remote. */
-const isLocal = (e: Endpoint, cluster: ClusterView | undefined): boolean => e.host === undefined || e.host === cluster?.self?.name;
+export const isLocal = (e: Endpoint, cluster: ClusterView | undefined): boolean => e.host === undefined || e.host === cluster?.self?.name;
 
-export const desiredHost = (networks: readonly Network[], endpoints: readonly Endpoint[], cluster?: ClusterView): DesiredNetwork[] =>
+const isRemoving = (r: Network | Endpoint): boolean => r.phase === 'removing';
+
+/** What the drivers make of these records, whatever their phase. */
+const driverObjects = (networks: readonly Network[], endpoints: readonly Endpoint[], cluster?: ClusterView): DesiredNetwork[] =>
   networks.map((network) => {
     const driver = driverFor(network.driver);
     const mine = endpoints.filter((e) => e.network === network.name);
@@ -35,3 +39,47 @@ export const desiredHost = (networks: readonly Network[], endpoints: readonly En
       endpoints: mine.filter((e) => isLocal(e, cluster)).map((endpoint) => ({ endpoint, objects: driver.endpoint(network, endpoint) })),
     };
   });
+
+/** What should exist: every record that is not being removed (records being created included). */
+export const desiredHost = (networks: readonly Network[], endpoints: readonly Endpoint[], cluster?: ClusterView): DesiredNetwork[] =>
+  driverObjects(networks.filter((n) => !isRemoving(n)), endpoints.filter((e) => !isRemoving(e)), cluster);
+
+/**
+ * What this host must take down before the records can go: the links and port forwards of local
+ * endpoints being removed (or on a network being removed), the links of networks being removed,
+ * and the forwards of mappings being unpublished. Pure; the planner deletes the links as stale
+ * (they are ours and not wanted) and the forwards as released.
+ */
+export interface Departing {
+  readonly networks: readonly Network[];
+  readonly endpoints: readonly Endpoint[];
+  /** Endpoints that stay, whose `releasing` mappings are to be cleared. */
+  readonly releasing: readonly Endpoint[];
+  readonly links: readonly string[];
+  readonly forwards: readonly PortForward[];
+}
+
+export const departingHost = (networks: readonly Network[], endpoints: readonly Endpoint[], cluster?: ClusterView): Departing => {
+  const goingNetworks = networks.filter(isRemoving);
+  const going = new Set(goingNetworks.map((n) => n.name));
+  const local = endpoints.filter((e) => isLocal(e, cluster));
+  const goingEndpoints = local.filter((e) => isRemoving(e) || going.has(e.network));
+  const releasing = local.filter((e) => !goingEndpoints.includes(e) && (e.releasing?.length ?? 0) > 0);
+  const byName = new Map(networks.map((n) => [n.name, n]));
+  const forwards = [
+    ...goingEndpoints.flatMap((e) => forwardsFor(byName.get(e.network), e)),
+    ...releasing.flatMap((e) => forwardsFor(byName.get(e.network), { ...e, ports: e.releasing ?? [] })),
+  ];
+  const withEndpoints = networks.filter((n) => going.has(n.name) || goingEndpoints.some((e) => e.network === n.name));
+  return {
+    networks: goingNetworks,
+    endpoints: goingEndpoints,
+    releasing,
+    links: hostLinkNames(driverObjects(withEndpoints, goingEndpoints, cluster)),
+    forwards,
+  };
+};
+
+const forwardsFor = (network: Network | undefined, e: Endpoint): readonly PortForward[] => (network === undefined ? [] : forwardsOf(network, e));
+
+export const nothingDeparts = (d: Departing): boolean => d.networks.length === 0 && d.endpoints.length === 0 && d.releasing.length === 0;

@@ -9,6 +9,7 @@ import type { DesiredVxlan } from '../drivers/types.js';
 import type { LinkState } from '../kernel/types.js';
 import type { Action } from './actions.js';
 import type { ObservedHost } from './observed.js';
+import { isUntaggedOurs } from './ownership.js';
 
 const incompatibility = (link: LinkState, want: DesiredVxlan): string | undefined => {
   const v = link.vxlan;
@@ -34,14 +35,15 @@ const createAll = (want: DesiredVxlan): Action[] => [
 export const planVxlan = (observed: ObservedHost, want: DesiredVxlan): { actions: Action[]; problems: string[]; notes: string[] } => {
   const link = observed.host.links.find((l) => l.name === want.name);
   if (!link) return { actions: createAll(want), problems: [], notes: [] };
-  if (link.alias !== want.alias) {
+  const untagged = isUntaggedOurs(link);
+  if (!untagged && link.alias !== want.alias) {
     return { actions: [], problems: [`link ${want.name} already exists and was not created by tnet for this network`], notes: [] };
   }
   const why = incompatibility(link, want);
   if (why !== undefined) {
     return { actions: [{ do: 'deleteLink', link: link.name }, ...createAll(want)], problems: [], notes: [`recreating ${link.name}: ${why}`] };
   }
-  const actions: Action[] = [];
+  const actions: Action[] = untagged ? [{ do: 'tagLink', link: link.name, alias: want.alias, noIpv6LinkLocal: false }] : [];
   const bridge = observed.host.links.find((l) => l.name === want.master);
   if (!bridge || link.masterIndex !== bridge.index) actions.push({ do: 'setLink', link: link.name, change: { master: want.master } });
   if (link.mtu !== want.mtu) actions.push({ do: 'setLink', link: link.name, change: { mtu: want.mtu } });

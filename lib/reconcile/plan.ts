@@ -8,8 +8,8 @@ import type { DesiredAddress, DesiredBridge, EndpointObjects } from '../drivers/
 import { signatureOf } from '../firewall/encode.js';
 import { renderFirewall } from '../firewall/render.js';
 import type { LinkState } from '../kernel/types.js';
-import { parseOwnerAlias } from '../model/names.js';
 import type { Action } from './actions.js';
+import { isEndpointLink, isOurs, isUntaggedOurs } from './ownership.js';
 import { hostLinkNames, type DesiredNetwork } from './desired.js';
 import type { PortForward } from '../firewall/forwards.js';
 import type { Scope } from './observe.js';
@@ -25,7 +25,6 @@ export interface Plan {
   readonly notes: readonly string[];
 }
 
-const ownerOf = (l: LinkState) => (l.alias === undefined ? undefined : parseOwnerAlias(l.alias));
 const isLinkLocal = (address: string): boolean => address.toLowerCase().startsWith('fe80:');
 const sameAddress = (a: DesiredAddress, b: { family: number; address: string; prefixLength: number }): boolean =>
   a.family === b.family && a.address === b.address && a.prefixLength === b.prefixLength;
@@ -57,7 +56,8 @@ class Planner {
       for (const address of want.addresses) this.actions.push({ do: 'addAddress', link: want.name, address });
       return;
     }
-    if (link.alias !== want.alias || link.kind !== 'bridge') {
+    if (isUntaggedOurs(link) && link.kind === 'bridge') this.actions.push({ do: 'tagLink', link: link.name, alias: want.alias, noIpv6LinkLocal: false });
+    else if (link.alias !== want.alias || link.kind !== 'bridge') {
       this.problems.push(`link ${want.name} already exists and was not created by tnet for this network; choose another bridge name`);
       return;
     }
@@ -78,7 +78,9 @@ class Planner {
     }
     const hostLink = host.links.find((l) => l.name === want.hostVeth.name);
     const bridge = host.links.find((l) => l.name === want.hostVeth.master);
-    if (hostLink && hostLink.alias !== want.hostVeth.alias) {
+    if (hostLink && isUntaggedOurs(hostLink) && hostLink.kind === 'veth') {
+      this.actions.push({ do: 'tagLink', link: hostLink.name, alias: want.hostVeth.alias, noIpv6LinkLocal: true });
+    } else if (hostLink && hostLink.alias !== want.hostVeth.alias) {
       this.problems.push(`link ${hostLink.name} already exists and was not created by tnet for endpoint ${label}`);
       return;
     }
@@ -146,8 +148,7 @@ export const planHost = (
   const p = new Planner();
   const wanted = new Set(hostLinkNames(desired));
   // Ours but no longer wanted, first so their names are free: endpoints' veths before bridges.
-  const stale = observed.host.links.filter((l) => ownerOf(l) !== undefined && !wanted.has(l.name));
-  const isEndpointLink = (l: LinkState): boolean => ownerOf(l)?.endpointIdPrefix !== undefined;
+  const stale = observed.host.links.filter((l) => isOurs(l) && !wanted.has(l.name));
   for (const l of [...stale.filter(isEndpointLink), ...stale.filter((l) => !isEndpointLink(l))]) {
     p.actions.push({ do: 'deleteLink', link: l.name });
   }

@@ -6,19 +6,25 @@
  */
 import type { ClusterView } from '../drivers/types.js';
 import { isTnetError, TnetError } from '../errors.js';
-import type { PortForward } from '../firewall/forwards.js';
 import type { Kernel } from '../kernel/types.js';
 import type { Endpoint, Network } from '../model/types.js';
 import { applyActions } from './apply.js';
-import { desiredHost } from './desired.js';
+import { departingHost, desiredHost, type Departing } from './desired.js';
 import { observeHost, type Scope } from './observe.js';
 import { planHost, type Plan } from './plan.js';
 
 export interface ReconcileOptions {
   readonly scope: Scope;
   readonly dryRun?: boolean;
-  /** Forwards of endpoints (or their ports) just removed from the store: a scoped pass deletes them. */
-  readonly released?: readonly PortForward[];
+}
+
+/**
+ * Every pass, however scoped, also takes down what departs (records being removed, mappings being
+ * unpublished: see departingHost), so a removal interrupted by a crash is finished by whatever
+ * pass runs next. Returns the plan and what departed, for the caller to forget.
+ */
+export interface PassResult extends Plan {
+  readonly departed: Departing;
 }
 
 export const reconcile = async (
@@ -27,16 +33,18 @@ export const reconcile = async (
   endpoints: readonly Endpoint[],
   options: ReconcileOptions,
   cluster?: ClusterView,
-): Promise<Plan> => {
+): Promise<PassResult> => {
   const desired = desiredHost(networks, endpoints, cluster);
-  const pass = async (readForwards: boolean): Promise<Plan> => {
-    const observed = await observeHost(kernel, desired, options.scope, readForwards);
-    const plan = planHost(desired, observed, options.scope, options.released ?? []);
+  const departed = departingHost(networks, endpoints, cluster);
+  const scope: Scope = options.scope === 'all' ? 'all' : { ...options.scope, goneLinks: [...(options.scope.goneLinks ?? []), ...departed.links] };
+  const pass = async (readForwards: boolean): Promise<PassResult> => {
+    const observed = await observeHost(kernel, desired, scope, readForwards);
+    const plan = planHost(desired, observed, scope, departed.forwards);
     if (plan.problems.length > 0) throw new TnetError('conflict', plan.problems.join('; '), { op: 'reconcile' });
     if (options.dryRun !== true) await applyActions(kernel, plan.actions);
-    return plan;
+    return { ...plan, departed };
   };
-  const full = options.scope === 'all';
+  const full = scope === 'all';
   try {
     return await pass(full);
   } catch (e) {

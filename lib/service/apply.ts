@@ -7,7 +7,7 @@ import { describeAction } from '../reconcile/actions.js';
 import type { SpecFile } from '../model/spec-file.js';
 import type { ServiceContext } from './context.js';
 import { describeChange, planSpec, type SpecChange } from './apply-plan.js';
-import { connectLocked, disconnectLocked } from './endpoints.js';
+import { connectLocked, removeEndpointsLocked } from './endpoints.js';
 import { createNetworkLocked, removeNetworkLocked } from './networks.js';
 import { setPortsLocked } from './ports.js';
 import { syncHost } from './sync.js';
@@ -41,15 +41,15 @@ const execute = async (ctx: ServiceContext, change: SpecChange): Promise<Undo | 
       return undefined;
     case 'connect': {
       const e = await connectLocked(ctx, change.request, { kind: 'cli' });
-      return () => disconnectLocked(ctx, e);
+      return () => removeEndpointsLocked(ctx, [e]);
     }
     case 'reconnect': {
-      await disconnectLocked(ctx, change.current);
+      await removeEndpointsLocked(ctx, [change.current]);
       const e = await connectLocked(ctx, change.request, { kind: 'cli' });
-      return () => disconnectLocked(ctx, e);
+      return () => removeEndpointsLocked(ctx, [e]);
     }
     case 'disconnect':
-      await disconnectLocked(ctx, change.current);
+      await removeEndpointsLocked(ctx, [change.current]);
       return undefined;
     case 'setPorts': {
       const updated = await setPortsLocked(ctx, change.current, change.ports);

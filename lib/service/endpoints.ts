@@ -10,8 +10,9 @@ import { netnsPath } from '../kernel/netns.js';
 import type { Endpoint, EndpointOwner, EndpointRequest, IpFamily, Network } from '../model/types.js';
 import type { ServiceContext } from './context.js';
 import { requireSelf } from './cluster.js';
-import { checkPorts, releasedForwards } from './ports.js';
-import { loadHostRecords, removalScope, syncHost } from './sync.js';
+import { samePorts } from '../model/ports.js';
+import { checkPorts } from './ports.js';
+import { loadHostRecords, loadSettledRecords, NETWORKS_ONLY, syncHost, type HostRecords } from './sync.js';
 
 /** Opens the namespace to prove it exists and to learn its canonical path. */
 const resolveNetns = (ctx: ServiceContext, network: Network, ref: string): string => {
@@ -45,16 +46,23 @@ const allocate = (network: Network, family: IpFamily, peers: readonly Endpoint[]
 export const connectLocked = async (ctx: ServiceContext, request: EndpointRequest, owner: EndpointOwner): Promise<Endpoint> => {
   // Everything the pass below needs, read once and at once (each read is a round trip to a shared
   // store); the host lock keeps this host's records from changing underneath.
-  const records = await loadHostRecords(ctx);
+  let records = await loadSettledRecords(ctx);
   const network = records.networks.find((n) => n.name === request.network) ?? (await ctx.repo.requireNetwork(request.network));
   validateEndpointAgainstNetwork(request, network);
   const netns = resolveNetns(ctx, network, request.netns);
+  const already = records.endpoints.find((e) => e.network === network.name && e.netns === netns);
+  if (already !== undefined) {
+    if (already.phase !== 'creating') {
+      throw new TnetError('exists', `${netns} is already connected to network ${network.name} (as ${already.ifname})`, { target: netns });
+    }
+    // An earlier connect of this namespace was interrupted: the same request finishes it, another
+    // one replaces it (it was never reported as done).
+    if (sameRequest(already, request, owner)) return finishCreation(ctx, already);
+    await removeEndpointsLocked(ctx, [already]);
+    records = await loadHostRecords(ctx);
+  }
   const all = records.endpoints;
   const peers = all.filter((e) => e.network === network.name);
-  const already = peers.find((e) => e.netns === netns);
-  if (already) {
-    throw new TnetError('exists', `${netns} is already connected to network ${network.name} (as ${already.ifname})`, { target: netns });
-  }
   const inNetns = all.filter((e) => e.netns === netns);
   const ifname = request.ifname ?? nextIfname(new Set(inNetns.map((e) => e.ifname)));
   validateIfname(ifname, 'interface name');
@@ -79,18 +87,38 @@ export const connectLocked = async (ctx: ServiceContext, request: EndpointReques
       owner,
       ...(request.ports === undefined || request.ports.length === 0 ? {} : { ports: request.ports }),
       ...(self === undefined ? {} : { host: self.name }),
+      phase: 'creating',
     };
   };
   const { endpoint, retried } = await recordWithRetry(ctx, build, (e) => checkPorts(ctx, network, e), peers, request);
+  // After a lost race for an address the list is stale (another host added an endpoint): re-read.
+  return finishCreation(ctx, endpoint, retried ? undefined : { ...records, endpoints: [...all, endpoint] });
+};
+
+/** Whether an interrupted connect asked for what this request asks (unset = tnet's choice then). */
+const sameRequest = (e: Endpoint, request: EndpointRequest, owner: EndpointOwner): boolean =>
+  JSON.stringify(e.owner) === JSON.stringify(owner) &&
+  (request.ifname === undefined || request.ifname === e.ifname) &&
+  (request.ipv4 === undefined || request.ipv4 === e.ipv4) &&
+  (request.ipv6 === undefined || request.ipv6 === e.ipv6) &&
+  (request.mac === undefined || request.mac === e.mac) &&
+  JSON.stringify(request.aliases ?? []) === JSON.stringify(e.aliases) &&
+  samePorts(request.ports ?? [], e.ports ?? []);
+
+/**
+ * Builds the kernel side of an endpoint recorded as being created, then records it as done. If
+ * the pass fails, the endpoint is taken down again (no partial state) and the error reported.
+ */
+const finishCreation = async (ctx: ServiceContext, endpoint: Endpoint, records?: HostRecords): Promise<Endpoint> => {
   try {
-    // After a lost race for an address the list is stale (another host added an endpoint): re-read.
-    const after = retried ? undefined : { ...records, endpoints: [...all, endpoint] };
-    await syncHost(ctx, { scope: { endpoints: new Set([id]) } }, after);
+    await syncHost(ctx, { scope: { endpoints: new Set([endpoint.id]) } }, records);
   } catch (e) {
-    await ctx.repo.removeEndpoint(endpoint);
+    await removeEndpointsLocked(ctx, [endpoint]).catch(() => undefined); // the pass's error is the one to report
     throw e;
   }
-  return endpoint;
+  const { phase: _created, ...done } = endpoint;
+  await ctx.repo.rewrite({ endpoints: [done] });
+  return done;
 };
 
 /**
@@ -136,18 +164,21 @@ export const findEndpoint = async (ctx: ServiceContext, networkName: string, ref
   return found;
 };
 
-/** Removes the endpoint's record; the reconcile pass then deletes its veth (ours, no longer wanted). */
-export const disconnectLocked = async (ctx: ServiceContext, endpoint: Endpoint): Promise<void> => {
-  const released = await releasedForwards(ctx, [endpoint]);
-  await ctx.repo.removeEndpoint(endpoint);
-  const records = await loadHostRecords(ctx);
-  const network = records.networks.find((n) => n.name === endpoint.network) ?? (await ctx.repo.requireNetwork(endpoint.network));
-  await syncHost(ctx, { scope: await removalScope(ctx, [network], [endpoint], records.cluster), released }, records);
+/**
+ * Takes endpoints down: each is recorded as being removed first, so its addresses stay reserved
+ * and its forwards stay known until the pass has deleted its veth and forwards; the pass then
+ * forgets the record. Killed anywhere in between, the next operation finishes the removal.
+ */
+export const removeEndpointsLocked = async (ctx: ServiceContext, endpoints: readonly Endpoint[]): Promise<void> => {
+  const marking = endpoints.filter((e) => e.phase !== 'removing').map((e): Endpoint => ({ ...e, phase: 'removing' }));
+  if (marking.length > 0) await ctx.repo.rewrite({ endpoints: marking });
+  await syncHost(ctx, { scope: NETWORKS_ONLY });
 };
 
 export const disconnect = (ctx: ServiceContext, networkName: string, ref: EndpointRef): Promise<Endpoint> =>
   ctx.repo.withHostLock(async () => {
     const endpoint = await findEndpoint(ctx, networkName, ref);
-    await disconnectLocked(ctx, endpoint);
-    return endpoint;
+    await removeEndpointsLocked(ctx, [endpoint]);
+    const { phase: _removed, ...removed } = endpoint;
+    return removed;
   });

@@ -3,7 +3,7 @@ import type { ClusterView } from '../drivers/types.js';
 import type { Endpoint, Network } from '../model/types.js';
 import type { Action } from '../reconcile/actions.js';
 import { applyActions } from '../reconcile/apply.js';
-import { desiredHost, hostLinkNames } from '../reconcile/desired.js';
+import { departingHost, nothingDeparts } from '../reconcile/desired.js';
 import type { Plan } from '../reconcile/plan.js';
 import { planRemoteEndpointChanges, type EndpointChange } from '../reconcile/plan-remote-endpoints.js';
 import { reconcile, type ReconcileOptions } from '../reconcile/reconciler.js';
@@ -24,20 +24,35 @@ export const loadHostRecords = async (ctx: ServiceContext): Promise<HostRecords>
 };
 
 /**
- * records: what the caller already read under the host lock (connect), to spare the round trips;
- * read fresh when absent.
+ * One pass, then the records whose removal it completed are forgotten (their links, addresses and
+ * forwards are gone now, so their addresses may be handed out again). records: what the caller
+ * already read under the host lock, to spare the round trips; read fresh when absent.
  */
 export const syncHost = async (ctx: ServiceContext, options: ReconcileOptions, records?: HostRecords): Promise<Plan> => {
   const { networks, endpoints, cluster } = records ?? (await loadHostRecords(ctx));
-  return reconcile(ctx.kernel, networks, endpoints, options, cluster);
+  const result = await reconcile(ctx.kernel, networks, endpoints, options, cluster);
+  const { departed } = result;
+  if (options.dryRun !== true && !nothingDeparts(departed)) {
+    await ctx.repo.forget({ networks: departed.networks, endpoints: departed.endpoints });
+    if (departed.releasing.length > 0) await ctx.repo.rewrite({ endpoints: departed.releasing.map(({ releasing: _done, ...e }) => e) });
+  }
+  return result;
 };
 
 /** A pass over the networks only: no container namespace is visited. */
 export const NETWORKS_ONLY = { endpoints: new Set<string>() } as const;
 
-/** A pass that removes these records' links (they are no longer in the store) and visits nothing else. */
-export const removalScope = async (ctx: ServiceContext, networks: readonly Network[], endpoints: readonly Endpoint[], cluster?: ClusterView) =>
-  ({ endpoints: new Set<string>(), goneLinks: hostLinkNames(desiredHost(networks, endpoints, cluster ?? (await clusterView(ctx)))) }) as const;
+/**
+ * The records, after finishing what an earlier, interrupted operation was taking down: every
+ * operation starts here, so a name, an address or a host port that a removal had freed is free
+ * before anything new is decided. When nothing is pending this is just the read.
+ */
+export const loadSettledRecords = async (ctx: ServiceContext): Promise<HostRecords> => {
+  const records = await loadHostRecords(ctx);
+  if (nothingDeparts(departingHost(records.networks, records.endpoints, records.cluster))) return records;
+  await syncHost(ctx, { scope: NETWORKS_ONLY }, records);
+  return loadHostRecords(ctx);
+};
 
 /**
  * Moves just these endpoints' FDB and neighbour entries on this host, planned from `records`

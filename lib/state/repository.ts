@@ -61,6 +61,12 @@ const createParser = () => {
   };
 };
 
+/** Some networks and endpoints, for operations on several records at once. */
+export interface RecordSet {
+  readonly networks?: readonly Network[];
+  readonly endpoints?: readonly Endpoint[];
+}
+
 export interface StateRepository {
   listNetworks(): Promise<Network[]>;
   getNetwork(name: string): Promise<Network | undefined>;
@@ -68,13 +74,18 @@ export interface StateRepository {
   listEndpoints(network?: string): Promise<Endpoint[]>;
   /** Records a network; 'exists' when the name is taken. */
   createNetwork(network: Network): Promise<void>;
-  /** Removes a network and every record under it. */
-  deleteNetwork(name: string): Promise<void>;
   /** Records an endpoint and reserves its addresses; 'conflict' when one is taken meanwhile. */
   addEndpoint(endpoint: Endpoint): Promise<void>;
-  removeEndpoint(endpoint: Endpoint): Promise<void>;
-  /** Rewrites an endpoint's record (same id, network and addresses), e.g. its published ports. */
-  updateEndpoint(endpoint: Endpoint): Promise<void>;
+  /**
+   * Rewrites records in one commit (a phase, published ports; an endpoint keeps its id, network
+   * and addresses); 'notFound' when one of them was removed meanwhile.
+   */
+  rewrite(records: RecordSet): Promise<void>;
+  /**
+   * Deletes records in one commit: networks with every record under them, endpoints with their
+   * address reservations. Only for records whose kernel side is gone (see RecordPhase).
+   */
+  forget(records: RecordSet): Promise<void>;
   /** Serialises changes to this host's state and kernel objects across processes. */
   withHostLock<T>(fn: () => Promise<T>): Promise<T>;
   readonly store: Store;
@@ -122,17 +133,6 @@ export const createRepository = (
       }
     },
 
-    deleteNetwork: async (name) => {
-      const current = await getNetwork(name);
-      const keys = [
-        networkKey(name),
-        ...(current?.overlay === undefined ? [] : [vniKey(current.overlay.vni)]),
-        ...(await store.list(endpointsPrefix(name))).map((v) => v.key),
-        ...(await store.list(addressesPrefix(name))).map((v) => v.key),
-      ];
-      await store.commit([], keys.map((key): WriteOp => ({ op: 'delete', key })));
-    },
-
     addEndpoint: async (endpoint) => {
       const reservations = addressesOf(endpoint).map((a) => addressKey(endpoint.network, a));
       const ok = await store.commit(
@@ -147,19 +147,33 @@ export const createRepository = (
       }
     },
 
-    removeEndpoint: async (endpoint) => {
-      await store.commit([], [
-        { op: 'delete', key: endpointKey(endpoint) },
-        ...addressesOf(endpoint).map((a): WriteOp => ({ op: 'delete', key: addressKey(endpoint.network, a) })),
-      ]);
+    rewrite: async ({ networks = [], endpoints = [] }) => {
+      const writes = [
+        ...networks.map((n) => ({ key: networkKey(n.name), value: JSON.stringify(n), what: `network ${n.name}` })),
+        ...endpoints.map((e) => ({ key: endpointKey(e), value: JSON.stringify(e), what: `endpoint for ${e.netns} on network ${e.network}` })),
+      ];
+      if (writes.length === 0) return;
+      const current = await Promise.all(writes.map((w) => store.get(w.key)));
+      const gone = writes.find((_, i) => current[i] === undefined);
+      const ok = gone === undefined && (await store.commit(
+        current.flatMap((c) => (c === undefined ? [] : [{ key: c.key, revision: c.revision }])),
+        writes.map(({ key, value }): WriteOp => ({ op: 'put', key, value })),
+      ));
+      if (!ok) throw new TnetError('notFound', `${gone?.what ?? 'a record'} is no longer recorded (changed meanwhile by another process)`, { target: gone?.key ?? '' });
     },
 
-    updateEndpoint: async (endpoint) => {
-      const current = await store.get(endpointKey(endpoint));
-      const ok = current !== undefined && (await store.commit([{ key: endpointKey(endpoint), revision: current.revision }], [
-        { op: 'put', key: endpointKey(endpoint), value: JSON.stringify(endpoint) },
+    forget: async ({ networks = [], endpoints = [] }) => {
+      const underNetworks = await Promise.all(networks.map(async (n) => [
+        networkKey(n.name),
+        ...(n.overlay === undefined ? [] : [vniKey(n.overlay.vni)]),
+        ...(await store.list(endpointsPrefix(n.name))).map((v) => v.key),
+        ...(await store.list(addressesPrefix(n.name))).map((v) => v.key),
       ]));
-      if (!ok) throw new TnetError('notFound', `endpoint for ${endpoint.netns} on network ${endpoint.network} is no longer recorded`, { target: endpoint.netns });
+      const keys = [
+        ...underNetworks.flat(),
+        ...endpoints.flatMap((e) => [endpointKey(e), ...addressesOf(e).map((a) => addressKey(e.network, a))]),
+      ];
+      if (keys.length > 0) await store.commit([], [...new Set(keys)].map((key): WriteOp => ({ op: 'delete', key })));
     },
 
     withHostLock: (fn) => lock(lockName(), fn),

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseEnv, parseCniArgs } from '../../lib/cni/env.js';
 import { CniError, cniErrorBody } from '../../lib/cni/error-codes.js';
 import { decodeStdin, parseNetConf } from '../../lib/cni/netconf.js';
-import { networkMismatch } from '../../lib/cni/network.js';
+import { networkMismatch } from '../../lib/model/network-fit.js';
 import { attachRequestOf } from '../../lib/cni/request.js';
 import { encodeResult, endpointResult, mergeResults, parsePrevResult } from '../../lib/cni/result.js';
 import { runCni } from '../../lib/cni/run.js';
@@ -176,8 +176,8 @@ describe('errors and network fit', () => {
   it('compares only the settings a config gives with the existing network', () => {
     expect(networkMismatch({ name: 'web', driver: 'bridge' }, NETWORK)).toEqual([]);
     expect(networkMismatch({ name: 'web', driver: 'bridge', ipv4: { subnet: '10.89.0.0/24' }, mtu: 1400 }, NETWORK)).toEqual([
-      'subnet (config 10.89.0.0/24, network 10.88.0.0/24)',
-      'mtu (config 1400, network 1500)',
+      'subnet (asked 10.89.0.0/24, network 10.88.0.0/24)',
+      'mtu (asked 1400, network 1500)',
     ]);
   });
 });

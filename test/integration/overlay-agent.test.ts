@@ -113,12 +113,12 @@ describe('the agent and another host\'s endpoints', () => {
     const e = remote('b', '10.82.0.11', 'fd00:82::11');
     await ctx.repo.addEndpoint(e);
     await waitFor('the new endpoint\'s entries', () => hasEntries(e));
-    await ctx.repo.removeEndpoint(e);
+    await ctx.repo.forget({ endpoints: [e] });
     await waitFor('the entries to go', () => hasNone(e));
     // The agent logs a round after programming it, so the entries can go before its second line.
     // Each way: the FDB entry and the IPv4 and IPv6 neighbour entries.
     await waitFor('the agent to log both rounds', () => agentLog.filter((l) => l.startsWith('update: 3 change(s)')).length === 2);
-    // addEndpoint and removeEndpoint write without reading: every read would be the agent's.
+    // addEndpoint and forget write without reading: every read would be the agent's.
     expect(counted.reads(), `the agent read the store; its log:\n${agentLog.join('\n')}`).toBe(0);
   });
 });

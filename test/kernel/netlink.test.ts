@@ -16,7 +16,7 @@ let host: NetlinkSession, c1: NetlinkSession, c2: NetlinkSession;
 beforeAll(() => {
   for (const n of [HOST, C1, C2]) addNetns(n);
   [hostNs, c1Ns, c2Ns] = [HOST, C1, C2].map(openNetns) as [NetnsHandle, NetnsHandle, NetnsHandle];
-  [host, c1, c2] = [hostNs, c1Ns, c2Ns].map(openNetlinkSession) as [NetlinkSession, NetlinkSession, NetlinkSession];
+  [host, c1, c2] = [hostNs, c1Ns, c2Ns].map((h) => openNetlinkSession(h)) as [NetlinkSession, NetlinkSession, NetlinkSession];
 });
 
 afterAll(() => {

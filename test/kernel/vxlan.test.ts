@@ -33,7 +33,7 @@ beforeAll(() => {
     inNetns(h, 'ip', 'link', 'set', 'ul', 'up');
   });
   handles = [...H, ...C].map(openNetns);
-  hosts = handles.slice(0, 2).map(openNetlinkSession);
+  hosts = handles.slice(0, 2).map((h) => openNetlinkSession(h));
 });
 
 afterAll(() => {
