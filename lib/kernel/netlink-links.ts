@@ -7,13 +7,19 @@ import { vxlanLinkinfo, vxlanStateOf } from './netlink-overlay.js';
 import { REQUEST_TIMEOUT_MS, attempt, change, createExcl, nested, type Rtnl } from './rtnl.js';
 import type { LinkChange, LinkState, NetlinkSession } from './types.js';
 
-type CreateOpts = { mtu: number; alias?: string; masterIndex?: number; noIpv6LinkLocal?: boolean };
+type CreateOpts = { mtu: number; alias?: string; masterIndex?: number; noIpv6LinkLocal?: boolean; up?: boolean; hairpin?: boolean };
 type LinkOps = Pick<NetlinkSession, 'listLinks' | 'getLink' | 'createBridge' | 'createVethPair' | 'createVxlan' | 'setLink' | 'deleteLink'>;
+
+/** Hairpin mode of a bridge port, from its port options; undefined for a link on no bridge. */
+const hairpinOf = (nl: Rtnl['nl'], info: ifla.Info | undefined): boolean | undefined =>
+  info?.slaveKind === 'bridge' && info.slaveData !== undefined ? nl.ifla.parseBridgePort(info.slaveData).mode === nl.ifla.BridgePortMode.HAIRPIN : undefined;
 
 const toLinkState = ({ nl }: Rtnl, m: rt.LinkMessage): LinkState => {
   const { data, attrs } = m;
-  const kind = attrs.linkinfo ? nl.ifla.parseInfo(attrs.linkinfo).kind : undefined;
+  const info = attrs.linkinfo ? nl.ifla.parseInfo(attrs.linkinfo) : undefined;
+  const kind = info?.kind;
   const vxlan = kind === 'vxlan' ? vxlanStateOf(nl, attrs.linkinfo) : undefined;
+  const hairpin = hairpinOf(nl, info);
   return {
     index: data.index ?? 0,
     name: attrs.ifname ?? '',
@@ -24,6 +30,7 @@ const toLinkState = ({ nl }: Rtnl, m: rt.LinkMessage): LinkState => {
     ...(attrs.master ? { masterIndex: attrs.master } : {}),
     ...(attrs.ifalias ? { alias: attrs.ifalias } : {}),
     ...(attrs.group ? { group: attrs.group } : {}),
+    ...(hairpin === undefined ? {} : { hairpin }),
     ...(vxlan ? { vxlan } : {}),
   };
 };
@@ -59,10 +66,33 @@ export const linkOps = (r: Rtnl): LinkOps => {
   };
 
   /**
-   * The kernel ignores IFLA_IFALIAS and refuses IFLA_AF_SPEC on create, so the owner tag needs a
-   * second request. The link is born with TNET_LINK_GROUP (IFLA_GROUP is honoured on create), so
-   * a process killed between the two requests leaves a link the planner still knows for ours and
-   * finishes tagging. A failure of the second request (not a kill) deletes the link again.
+   * One RTM_NEWLINK changing an existing link: flags, attributes and, for a bridge port, its port
+   * options, which travel as slave data of IFLA_LINKINFO and which only RTM_NEWLINK reads.
+   */
+  const update = (op: string, index: number, u: LinkChange): Promise<unknown> => {
+    const data: rt.Link = { index };
+    if (u.up !== undefined) Object.assign(data, { flags: u.up ? { up: true } : {}, change: { up: true } });
+    const portOptions = u.hairpin === undefined ? {} : {
+      linkinfo: nested(nl, nl.ifla.formatInfo({ slaveKind: 'bridge', slaveData: nested(nl, nl.ifla.formatBridgePort({ mode: u.hairpin ? nl.ifla.BridgePortMode.HAIRPIN : nl.ifla.BridgePortMode.UNSPEC })) })),
+    };
+    const attrs: ifla.LinkAttrs = {
+      ...(u.mtu !== undefined ? { mtu: u.mtu } : {}),
+      // IFLA_MASTER 0 releases the link from its master.
+      ...(u.masterIndex !== undefined ? { master: u.masterIndex ?? 0 } : {}),
+      ...(u.mac !== undefined ? { address: macToBytes(u.mac) } : {}),
+      ...(u.alias !== undefined ? { ifalias: u.alias } : {}),
+      ...(u.noIpv6LinkLocal === true ? { afSpec: noLinkLocal(nl) } : {}),
+      ...portOptions,
+    };
+    return change(r, op, linkTarget(index), () => socket.newLink(data, attrs, opts));
+  };
+
+  /**
+   * The kernel ignores IFLA_IFALIAS and refuses IFLA_AF_SPEC on create, so the owner tag (and
+   * what else a new link needs: up, hairpin) goes in a second request. The link is born with
+   * TNET_LINK_GROUP (IFLA_GROUP is honoured on create) and down, so a process killed between the
+   * two requests leaves a link the planner still knows for ours and finishes. A failure of the
+   * second request (not a kill) deletes the link again.
    */
   const create = async (op: string, name: string, o: CreateOpts, attrs: ifla.LinkAttrs): Promise<LinkState> => {
     const link = await createRaw(op, name, {
@@ -71,22 +101,22 @@ export const linkOps = (r: Rtnl): LinkOps => {
       group: TNET_LINK_GROUP,
       ...(o.masterIndex !== undefined ? { master: o.masterIndex } : {}),
     });
-    const settings = tagAttrs(o.alias, o.noIpv6LinkLocal === true);
-    if (Object.keys(settings).length === 0) return link;
+    const finish: LinkChange = {
+      ...(o.alias === undefined ? {} : { alias: o.alias }),
+      ...(o.noIpv6LinkLocal === true ? { noIpv6LinkLocal: true } : {}),
+      ...(o.up === true ? { up: true } : {}),
+      ...(o.hairpin === true ? { hairpin: true } : {}),
+    };
+    if (Object.keys(finish).length === 0) return link;
     try {
-      await change(r, op, name, () => socket.setLink({ index: link.index }, settings, opts));
+      await update(op, link.index, finish);
     } catch (e) {
       // Best effort: the caller gets the settings error, which is the one that explains the failure.
       await change(r, 'delete link', name, () => socket.delLink({ index: link.index }, {}, opts)).catch(() => undefined);
       throw e;
     }
-    return o.alias === undefined ? link : { ...link, alias: o.alias };
+    return { ...link, ...(o.alias === undefined ? {} : { alias: o.alias }), ...(o.up === true ? { up: true } : {}), ...(o.hairpin === true ? { hairpin: true } : {}) };
   };
-
-  const tagAttrs = (alias: string | undefined, noIpv6LinkLocal: boolean): ifla.LinkAttrs => ({
-    ...(alias === undefined ? {} : { ifalias: alias }),
-    ...(noIpv6LinkLocal ? { afSpec: noLinkLocal(nl) } : {}),
-  });
 
   return {
     async listLinks() {
@@ -123,23 +153,13 @@ export const linkOps = (r: Rtnl): LinkOps => {
       return create('create vxlan', name, o, { linkinfo: vxlanLinkinfo(nl, o) });
     },
 
-    async setLink(index, update: LinkChange) {
-      const data: rt.Link = { index };
-      if (update.up !== undefined) Object.assign(data, { flags: update.up ? { up: true } : {}, change: { up: true } });
-      const attrs: ifla.LinkAttrs = {
-        ...(update.mtu !== undefined ? { mtu: update.mtu } : {}),
-        // IFLA_MASTER 0 releases the link from its master.
-        ...(update.masterIndex !== undefined ? { master: update.masterIndex ?? 0 } : {}),
-        ...(update.mac !== undefined ? { address: macToBytes(update.mac) } : {}),
-        ...tagAttrs(update.alias, update.noIpv6LinkLocal === true),
-      };
-      await change(r, 'set link', linkTarget(index), () => socket.setLink(data, attrs, opts));
-      if (update.hairpin !== undefined) {
-        // Bridge-port options travel as slave data of IFLA_LINKINFO, which only RTM_NEWLINK reads.
-        const slaveData = nested(nl, nl.ifla.formatBridgePort({ mode: update.hairpin ? nl.ifla.BridgePortMode.HAIRPIN : nl.ifla.BridgePortMode.UNSPEC }));
-        const linkinfo = nested(nl, nl.ifla.formatInfo({ slaveKind: 'bridge', slaveData }));
-        await change(r, 'set hairpin on', linkTarget(index), () => socket.newLink({ index }, { linkinfo }, opts));
-      }
+    async setLink(index, u: LinkChange) {
+      // Port options need a port: a link being put on a bridge gets them in a second request.
+      if (u.hairpin !== undefined && u.masterIndex !== undefined) {
+        const { hairpin, ...rest } = u;
+        await update('set link', index, rest);
+        await update('set hairpin on', index, { hairpin });
+      } else await update('set link', index, u);
     },
 
     async deleteLink(index) {

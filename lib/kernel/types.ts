@@ -21,6 +21,8 @@ export interface LinkState {
   readonly up: boolean; // IFF_UP administratively
   readonly mac: string; // lower-case aa:bb:..
   readonly masterIndex?: number;
+  /** For a bridge port: whether hairpin mode is on. */
+  readonly hairpin?: boolean;
   /** IFLA_IFALIAS: tnet writes its owner tag here ("tnet:<network-id>:<endpoint-id>"). */
   readonly alias?: string;
   /** IFLA_GROUP: tnet's links are born in TNET_LINK_GROUP (model/names.ts). */
@@ -100,14 +102,15 @@ export interface NetlinkSession {
   listAddresses(family?: IpFamily): Promise<AddressState[]>;
   listRoutes(family: IpFamily): Promise<RouteState[]>;
 
-  createBridge(name: string, opts: { mtu: number; alias?: string }): Promise<LinkState>;
+  /** Links are created down unless `up`; with `alias` they are tagged in a second request. */
+  createBridge(name: string, opts: { mtu: number; alias?: string; up?: boolean }): Promise<LinkState>;
   /**
    * Creates a veth pair whose peer is born directly inside `peer.netns` with its final name, so
    * nothing ever appears under a temporary name. Returns the host side.
    */
   createVethPair(
     name: string,
-    opts: { mtu: number; alias?: string; masterIndex?: number; noIpv6LinkLocal?: boolean },
+    opts: { mtu: number; alias?: string; masterIndex?: number; noIpv6LinkLocal?: boolean; up?: boolean; hairpin?: boolean },
     peer: { name: string; netns: NetnsHandle; mtu: number; mac?: string },
   ): Promise<LinkState>;
   /**
@@ -116,7 +119,7 @@ export interface NetlinkSession {
    */
   createVxlan(
     name: string,
-    opts: { mtu: number; alias?: string; masterIndex?: number; vni: number; local: string; port: number; proxy: boolean },
+    opts: { mtu: number; alias?: string; masterIndex?: number; vni: number; local: string; port: number; proxy: boolean; up?: boolean },
   ): Promise<LinkState>;
   setLink(index: number, change: LinkChange): Promise<void>;
   /** Accepts a link that is already gone. */

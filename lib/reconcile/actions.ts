@@ -68,7 +68,7 @@ const cidr = (a: DesiredAddress): string => `${a.address}/${a.prefixLength}`;
 export const describeAction = (a: Action): string => {
   switch (a.do) {
     case 'createBridge':
-      return `create bridge ${a.name} (mtu ${a.mtu})`;
+      return `create bridge ${a.name} (mtu ${a.mtu}), up`;
     case 'createVeth':
       return `create veth ${a.name} on ${a.master} <-> ${a.peer.name}${where(a.netns)} (mac ${a.peer.mac})`;
     case 'setLink':

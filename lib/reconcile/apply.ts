@@ -75,14 +75,14 @@ class Sessions {
 const run = async (kernel: Kernel, s: Sessions, a: Action): Promise<Undo | undefined> => {
   switch (a.do) {
     case 'createBridge': {
-      const link = await kernel.host.createBridge(a.name, { mtu: a.mtu, alias: a.alias });
+      const link = await kernel.host.createBridge(a.name, { mtu: a.mtu, alias: a.alias, up: true });
       s.remember(undefined, link.name, link.index);
       return () => kernel.host.deleteLink(link.index);
     }
     case 'createVeth': {
       const masterIndex = await s.requireIndex(undefined, a.master);
       const peer = { name: a.peer.name, netns: s.handle(a.netns), mtu: a.peer.mtu, mac: a.peer.mac };
-      const link = await kernel.host.createVethPair(a.name, { mtu: a.mtu, alias: a.alias, masterIndex, noIpv6LinkLocal: true }, peer);
+      const link = await kernel.host.createVethPair(a.name, { mtu: a.mtu, alias: a.alias, masterIndex, noIpv6LinkLocal: true, up: true, hairpin: true }, peer);
       s.remember(undefined, link.name, link.index);
       return () => kernel.host.deleteLink(link.index);
     }
@@ -121,7 +121,7 @@ const run = async (kernel: Kernel, s: Sessions, a: Action): Promise<Undo | undef
     }
     case 'createVxlan': {
       const masterIndex = await s.requireIndex(undefined, a.master);
-      const link = await kernel.host.createVxlan(a.name, { mtu: a.mtu, alias: a.alias, masterIndex, vni: a.vni, local: a.local, port: a.port, proxy: a.proxy });
+      const link = await kernel.host.createVxlan(a.name, { mtu: a.mtu, alias: a.alias, masterIndex, vni: a.vni, local: a.local, port: a.port, proxy: a.proxy, up: true });
       s.remember(undefined, link.name, link.index);
       return () => kernel.host.deleteLink(link.index);
     }

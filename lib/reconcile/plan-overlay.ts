@@ -27,7 +27,6 @@ const createAll = (want: DesiredVxlan): Action[] => [
     do: 'createVxlan', name: want.name, mtu: want.mtu, alias: want.alias, master: want.master,
     vni: want.vni, local: want.local, port: want.port, proxy: want.proxy,
   },
-  { do: 'setLink', link: want.name, change: { up: true } },
   ...want.fdb.map((f): Action => ({ do: 'addFdb', link: want.name, ...f })),
   ...want.neighbours.map((n): Action => ({ do: 'addNeighbour', link: want.name, ...n })),
 ];

@@ -52,7 +52,6 @@ class Planner {
     const link = host.links.find((l) => l.name === want.name);
     if (!link) {
       this.actions.push({ do: 'createBridge', name: want.name, mtu: want.mtu, alias: want.alias });
-      this.actions.push({ do: 'setLink', link: want.name, change: { up: true } });
       for (const address of want.addresses) this.actions.push({ do: 'addAddress', link: want.name, address });
       return;
     }
@@ -95,9 +94,13 @@ class Planner {
       return;
     }
     // A bridge recreated in this pass has a new index: its ports must be enslaved again.
-    if (!bridge || hostLink.masterIndex !== bridge.index) this.actions.push({ do: 'setLink', link: hostLink.name, change: { master: want.hostVeth.master, hairpin: true } });
+    // Hairpin: a container reaching its own published port via a host address gets the answer
+    // back through its own bridge port (br_netfilter bridges DNATed frames).
+    const enslave = !bridge || hostLink.masterIndex !== bridge.index;
+    if (enslave) this.actions.push({ do: 'setLink', link: hostLink.name, change: { master: want.hostVeth.master, hairpin: true } });
     if (hostLink.mtu !== want.hostVeth.mtu) this.actions.push({ do: 'setLink', link: hostLink.name, change: { mtu: want.hostVeth.mtu } });
-    if (!hostLink.up) this.actions.push({ do: 'setLink', link: hostLink.name, change: { up: true } });
+    const hairpin = !enslave && hostLink.hairpin !== true;
+    if (!hostLink.up || hairpin) this.actions.push({ do: 'setLink', link: hostLink.name, change: { ...(hostLink.up ? {} : { up: true }), ...(hairpin ? { hairpin: true } : {}) } });
     if (seen.state === 'present' && peer) this.container(seen.ns, peer, want);
   }
 
@@ -107,9 +110,6 @@ class Planner {
       do: 'createVeth', name: hostVeth.name, mtu: hostVeth.mtu, alias: hostVeth.alias, master: hostVeth.master, netns,
       peer: { name: container.ifname, mac: container.mac, mtu: container.mtu },
     });
-    // Hairpin: a container reaching its own published port via a host address gets the answer
-    // back through its own bridge port (br_netfilter bridges DNATed frames).
-    this.actions.push({ do: 'setLink', link: hostVeth.name, change: { up: true, hairpin: true } });
     this.actions.push({ do: 'setLink', netns, link: 'lo', change: { up: true } });
     this.actions.push({ do: 'setLink', netns, link: container.ifname, change: { up: true } });
     for (const address of container.addresses) this.actions.push({ do: 'addAddress', netns, link: container.ifname, address });

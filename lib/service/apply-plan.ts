@@ -1,18 +1,23 @@
 /**
  * The declarative front door's plan: a spec file against what the store records. Pure. Networks
  * a file created carry the label APPLIED_FROM_LABEL = the file's path, so removing a network from
- * that file deletes it, while networks made by hand or by other files are left alone.
+ * that file deletes it, while networks made by hand or by other files are left alone: a file
+ * that names one of them is refused, unless the user adopts it (the label is then added in place).
+ * A record whose creation was interrupted is planned as a create: running it finishes the record.
  */
 import type { SpecFile } from '../model/spec-file.js';
 import type { Endpoint, EndpointRequest, Network, NetworkRequest, PortMapping } from '../model/types.js';
 import { formatPortMapping } from '../model/ports.js';
 import { netnsPath } from '../kernel/netns.js';
+import { TnetError } from '../errors.js';
 
 export const APPLIED_FROM_LABEL = 'tnet.applied-from';
 
 export type SpecChange =
   | { readonly op: 'createNetwork'; readonly request: NetworkRequest }
   | { readonly op: 'replaceNetwork'; readonly request: NetworkRequest; readonly current: Network; readonly why: string }
+  /** Only the labels differ (labels mean nothing to the kernel): rewritten in place. */
+  | { readonly op: 'relabelNetwork'; readonly current: Network; readonly labels: Readonly<Record<string, string>> }
   | { readonly op: 'deleteNetwork'; readonly current: Network }
   | { readonly op: 'connect'; readonly request: EndpointRequest }
   | { readonly op: 'reconnect'; readonly request: EndpointRequest; readonly current: Endpoint; readonly why: string }
@@ -26,6 +31,8 @@ export const describeChange = (c: SpecChange): string => {
       return `+ network ${c.request.name} (${c.request.driver}): create`;
     case 'replaceNetwork':
       return `-/+ network ${c.current.name}: replace (${c.why})`;
+    case 'relabelNetwork':
+      return `~ network ${c.current.name}: labels ${JSON.stringify(c.current.labels)} -> ${JSON.stringify(c.labels)}`;
     case 'deleteNetwork':
       return `- network ${c.current.name}: delete`;
     case 'connect':
@@ -58,7 +65,6 @@ const networkDrift = (req: NetworkRequest, cur: Network): string | undefined => 
     ['internal', (req.internal ?? false) === cur.internal],
     ['mtu', sameOrUnset(req.mtu, cur.mtu)],
     ['bridge name', req.options?.bridgeName === cur.options.bridgeName],
-    ['labels', JSON.stringify(req.labels ?? {}) === JSON.stringify(cur.labels)],
     ['vni', sameOrUnset(req.vni, cur.overlay?.vni)],
   ];
   const changed = checks.filter(([, same]) => !same).map(([what]) => what);
@@ -83,7 +89,23 @@ export const labelledRequest = (req: NetworkRequest, source: string): NetworkReq
   labels: { ...req.labels, [APPLIED_FROM_LABEL]: source },
 });
 
-export const planSpec = (spec: SpecFile, source: string, networks: readonly Network[], endpoints: readonly Endpoint[]): SpecChange[] => {
+const sameLabels = (a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>>): boolean =>
+  JSON.stringify(Object.entries(a ?? {}).sort()) === JSON.stringify(Object.entries(b).sort());
+
+/** A network the spec names that this file did not create: refused unless adopted. */
+const notOurs = (n: Network, source: string): TnetError => {
+  const maker = n.labels[APPLIED_FROM_LABEL];
+  const by = maker === undefined ? 'with tnet create (or by a runtime)' : `by another spec file, ${maker}`;
+  return new TnetError('conflict', `network ${n.name} was made ${by}, not by ${source}; apply leaves such networks alone: rename it in the file, or run apply with --adopt to let this file manage it (and delete it once the file no longer lists it)`, { target: n.name });
+};
+
+export const planSpec = (
+  spec: SpecFile,
+  source: string,
+  networks: readonly Network[],
+  endpoints: readonly Endpoint[],
+  adopt = false,
+): SpecChange[] => {
   const changes: SpecChange[] = [];
   const listed = new Set(spec.networks.map((n) => n.request.name));
   for (const n of networks) {
@@ -91,17 +113,20 @@ export const planSpec = (spec: SpecFile, source: string, networks: readonly Netw
   }
   for (const entry of spec.networks) {
     const request = labelledRequest(entry.request, source);
-    const current = networks.find((n) => n.name === request.name);
+    const recorded = networks.find((n) => n.name === request.name);
+    if (recorded !== undefined && recorded.labels[APPLIED_FROM_LABEL] !== source && !adopt) throw notOurs(recorded, source);
+    const current = recorded?.phase === 'creating' ? undefined : recorded;
     const why = current && networkDrift(request, current);
     if (!current) changes.push({ op: 'createNetwork', request });
     else if (why) changes.push({ op: 'replaceNetwork', request, current, why });
+    else if (!sameLabels(request.labels, current.labels)) changes.push({ op: 'relabelNetwork', current, labels: request.labels ?? {} });
     const attached = current && !why ? endpoints.filter((e) => e.network === current.name && e.owner.kind === 'cli') : [];
     const wanted = new Set(entry.endpoints.map((e) => netnsPath(e.netns)));
     for (const e of attached) if (!wanted.has(e.netns)) changes.push({ op: 'disconnect', current: e });
     for (const req of entry.endpoints) {
       const cur = attached.find((e) => e.netns === netnsPath(req.netns));
       const drift = cur && endpointDrift(req, cur);
-      if (!cur) changes.push({ op: 'connect', request: req });
+      if (!cur || cur.phase === 'creating') changes.push({ op: 'connect', request: req });
       else if (drift) changes.push({ op: 'reconnect', request: req, current: cur, why: drift });
       else if (!samePorts(req.ports, cur.ports)) changes.push({ op: 'setPorts', current: cur, ports: req.ports ?? [] });
     }

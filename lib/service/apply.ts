@@ -36,6 +36,10 @@ const execute = async (ctx: ServiceContext, change: SpecChange): Promise<Undo | 
       const n = await createNetworkLocked(ctx, change.request);
       return () => removeNetworkLocked(ctx, n.name, true);
     }
+    case 'relabelNetwork': {
+      await ctx.repo.rewrite({ networks: [{ ...change.current, labels: change.labels }] });
+      return () => ctx.repo.rewrite({ networks: [change.current] });
+    }
     case 'deleteNetwork':
       await removeNetworkLocked(ctx, change.current.name, true);
       return undefined;
@@ -74,11 +78,17 @@ const applyCluster = async (ctx: ServiceContext, cluster: NonNullable<SpecFile['
   await createHostRegistry(ctx.repo.store).setStaticPeers(cluster.peers);
 };
 
-export const applySpec = (ctx: ServiceContext, spec: SpecFile, source: string, dryRun: boolean): Promise<ApplyReport> =>
+export interface ApplyOptions {
+  readonly dryRun: boolean;
+  /** Let the file manage networks it names that it did not create. */
+  readonly adopt: boolean;
+}
+
+export const applySpec = (ctx: ServiceContext, spec: SpecFile, source: string, { dryRun, adopt }: ApplyOptions): Promise<ApplyReport> =>
   ctx.repo.withHostLock(async () => {
     if (spec.cluster !== undefined && !dryRun) await applyCluster(ctx, spec.cluster);
     const repair = await syncHost(ctx, { scope: 'all', dryRun });
-    const changes = planSpec(spec, source, await ctx.repo.listNetworks(), await ctx.repo.listEndpoints());
+    const changes = planSpec(spec, source, await ctx.repo.listNetworks(), await ctx.repo.listEndpoints(), adopt);
     if (!dryRun) {
       const undos: Undo[] = [];
       try {

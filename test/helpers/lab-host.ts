@@ -21,6 +21,8 @@ export interface CliResult {
 }
 
 export interface LabHost {
+  /** What every namespace of this lab host starts with (host, outside, containers). */
+  readonly prefix: string;
   readonly ns: string;
   readonly outside: string;
   readonly stateDir: string;
@@ -62,6 +64,7 @@ export const createLabHost = (prefix: string): LabHost => {
   };
 
   return {
+    prefix: `${prefix}-`,
     ns: hostName,
     outside,
     stateDir: state.dir,

@@ -83,9 +83,9 @@ describe('VXLAN planning', () => {
   const neighOf = (address: string, mac: string): NeighbourEntry => ({ linkIndex: 20, family: 4, address, mac, permanent: true });
   const converged = { fdb: [fdbOf(b2.mac, '192.168.56.12'), fdbOf(c3.mac, '192.168.56.13')], neigh: [neighOf('10.40.0.3', b2.mac), neighOf('10.40.0.4', c3.mac)] };
 
-  it('creates the device, brings it up, then adds every entry', () => {
+  it('creates the device (up), then adds every entry', () => {
     const p = planVxlan({ ...observed(link(), [], []), host: { links: [bridgeLink], addresses: [], routes: [] } }, want);
-    expect(p.actions.map((a) => a.do)).toEqual(['createVxlan', 'setLink', 'addFdb', 'addFdb', 'addNeighbour', 'addNeighbour']);
+    expect(p.actions.map((a) => a.do)).toEqual(['createVxlan', 'addFdb', 'addFdb', 'addNeighbour', 'addNeighbour']);
   });
 
   it('plans nothing when converged; ignores bridge-learned and non-permanent entries', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { signatureOf } from '../../lib/firewall/encode.js';
 import { renderFirewall } from '../../lib/firewall/render.js';
 import type { LinkState } from '../../lib/kernel/types.js';
-import { bridgeNameFor, hostVethNameFor, ownerAlias } from '../../lib/model/names.js';
+import { bridgeNameFor, hostVethNameFor, ownerAlias, TNET_LINK_GROUP } from '../../lib/model/names.js';
 import { desiredHost } from '../../lib/reconcile/desired.js';
 import type { ObservedEndpoint, ObservedHost, ObservedNamespace } from '../../lib/reconcile/observed.js';
 import { planHost } from '../../lib/reconcile/plan.js';
@@ -24,8 +24,8 @@ const converged = (): { host: ObservedNamespace; container: ObservedNamespace } 
   host: {
     links: [
       link(1, 'lo'),
-      link(10, bridge, { kind: 'bridge', alias: ownerAlias(web.id) }),
-      link(11, veth, { kind: 'veth', alias: ownerAlias(web.id, c1.id), masterIndex: 10 }),
+      link(10, bridge, { kind: 'bridge', alias: ownerAlias(web.id), group: TNET_LINK_GROUP }),
+      link(11, veth, { kind: 'veth', alias: ownerAlias(web.id, c1.id), masterIndex: 10, hairpin: true, group: TNET_LINK_GROUP }),
     ],
     addresses: [{ linkIndex: 10, family: 4, address: '10.1.0.1', prefixLength: 24 }],
     routes: [],
@@ -59,8 +59,8 @@ describe('planner', () => {
   it('creates everything on an empty host, parents first and the firewall last', () => {
     const plan = planHost(desired, { ...observed({ links: [link(1, 'lo')], addresses: [], routes: [] }, { state: 'present', ns: { links: [link(1, 'lo', { up: false })], addresses: [], routes: [] } }), firewall: undefined, sysctls: new Map() });
     expect(kinds(plan.actions)).toEqual([
-      'createBridge', 'setLink', 'addAddress', 'setSysctl', 'setSysctl',
-      'createVeth', 'setLink', 'setLink', 'setLink', 'addAddress', 'addRoute',
+      'createBridge', 'addAddress', 'setSysctl', 'setSysctl',
+      'createVeth', 'setLink', 'setLink', 'addAddress', 'addRoute',
       'replaceFirewall',
     ]);
   });
@@ -69,7 +69,7 @@ describe('planner', () => {
     const k = converged();
     const host = { ...k.host, links: k.host.links.filter((l) => l.name !== veth) };
     const plan = planHost(desired, observed(host, { state: 'present', ns: { ...k.container, links: [link(1, 'lo')] } }));
-    expect(kinds(plan.actions)).toEqual(['createVeth', 'setLink', 'setLink', 'setLink', 'addAddress', 'addRoute']);
+    expect(kinds(plan.actions)).toEqual(['createVeth', 'setLink', 'setLink', 'addAddress', 'addRoute']);
   });
 
   it('restores a container address and route removed by hand, and removes an address tnet did not ask for', () => {
@@ -134,5 +134,53 @@ describe('planner, bridge recreated', () => {
     const plan = planHost(desired, observed(host));
     expect(plan.actions).toContainEqual({ do: 'setLink', link: veth, change: { master: bridge, hairpin: true } });
     expect(kinds(plan.actions).indexOf('createBridge')).toBeLessThan(plan.actions.findIndex((a) => a.do === 'setLink' && 'link' in a && a.link === veth));
+  });
+});
+
+describe('planner, links left by a process killed between creating and tagging them', () => {
+  const untagged = (l: LinkState): LinkState => {
+    const { alias: _none, ...rest } = l;
+    return { ...rest, up: false, hairpin: false };
+  };
+
+  it('tags and finishes a wanted link born in our group, instead of refusing it', () => {
+    const k = converged();
+    const host = { ...k.host, links: k.host.links.map((l) => (l.name === veth ? untagged(l) : l)) };
+    const plan = planHost(desired, observed(host, { state: 'present', ns: k.container }));
+    expect(plan.problems).toEqual([]);
+    expect(plan.actions).toEqual([
+      { do: 'tagLink', link: veth, alias: ownerAlias(web.id, c1.id), noIpv6LinkLocal: true },
+      { do: 'setLink', link: veth, change: { up: true, hairpin: true } },
+    ]);
+  });
+
+  it('tags an untagged bridge of ours and brings it up', () => {
+    const k = converged();
+    const host = { ...k.host, links: k.host.links.map((l) => (l.name === bridge ? untagged(l) : l)) };
+    const plan = planHost(desired, observed(host, { state: 'present', ns: k.container }));
+    expect(plan.actions).toEqual([
+      { do: 'tagLink', link: bridge, alias: ownerAlias(web.id), noIpv6LinkLocal: false },
+      { do: 'setLink', link: bridge, change: { up: true } },
+    ]);
+  });
+
+  it('deletes an untagged link of ours that nothing wants, veths before bridges', () => {
+    const k = converged();
+    const plan = planHost([], observed({ ...k.host, links: k.host.links.map((l) => (l.name === 'lo' ? l : untagged(l))) }));
+    expect(plan.actions).toEqual([{ do: 'deleteLink', link: veth }, { do: 'deleteLink', link: bridge }, { do: 'deleteFirewall' }]);
+  });
+
+  it('still refuses an untagged link outside our group, even with one of our names', () => {
+    const k = converged();
+    const { group: _mine, ...foreign } = untagged(k.host.links.find((l) => l.name === veth)!);
+    const host = { ...k.host, links: k.host.links.map((l) => (l.name === veth ? foreign : l)) };
+    expect(planHost(desired, observed(host, { state: 'present', ns: k.container })).problems.join()).toMatch(/already exists and was not created by tnet/);
+    expect(kinds(planHost([], observed({ ...host, links: [link(1, 'lo'), foreign] })).actions)).toEqual(['deleteFirewall']);
+  });
+
+  it('turns hairpin mode back on for a port that lost it', () => {
+    const k = converged();
+    const host = { ...k.host, links: k.host.links.map((l) => (l.name === veth ? { ...l, hairpin: false } : l)) };
+    expect(planHost(desired, observed(host, { state: 'present', ns: k.container })).actions).toEqual([{ do: 'setLink', link: veth, change: { hairpin: true } }]);
   });
 });

@@ -23,7 +23,10 @@ const print = (env: CommandEnv, report: ApplyReport, dryRun: boolean): void => {
   env.io.out(lines.join('\n'));
 };
 
-const builder = (y: Argv): Argv => y.option('file', { alias: 'f', type: 'string', demandOption: true, describe: 'Spec file (YAML or JSON)' });
+const builder = (y: Argv): Argv =>
+  y
+    .option('file', { alias: 'f', type: 'string', demandOption: true, describe: 'Spec file (YAML or JSON)' })
+    .option('adopt', { type: 'boolean', default: false, describe: 'Let the file manage networks it names that were made otherwise (tnet create, another file)' });
 
 const run = (dryRun: boolean) => async (args: Args, env: CommandEnv): Promise<number> => {
   const path = resolve(String(optionalString(args, 'file')));
@@ -31,7 +34,7 @@ const run = (dryRun: boolean) => async (args: Args, env: CommandEnv): Promise<nu
   const { parseSpecFile } = await import('../../model/spec-file.js');
   const spec = parseSpecFile(readSpec(path), path);
   const { ctx } = await env.app();
-  print(env, await applySpec(ctx, spec, path, dryRun), dryRun);
+  print(env, await applySpec(ctx, spec, path, { dryRun, adopt: args['adopt'] === true }), dryRun);
   return 0;
 };
 
