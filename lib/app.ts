@@ -3,7 +3,9 @@
  * the service context. The CLI and the CNI plugin both start here.
  */
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { TnetError } from './errors.js';
 import { join } from 'node:path';
 import { createKernel } from './kernel/index.js';
 import { fileIdentity } from './state/identity.js';
@@ -46,7 +48,23 @@ const countingCommits = (store: Store, beforeChange: (what: string) => void): St
   },
 });
 
+/** A state dir given as a file (a typo, a wrong mount) is the user's to fix: say so, before anything opens it. */
+const requireStateDir = (dir: string): void => {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return; // made on first use
+    if (code !== 'ENOTDIR') throw e;
+  }
+  if (st === undefined || !st.isDirectory()) {
+    throw new TnetError('invalidInput', `state directory ${dir} is not a directory (${st === undefined ? 'a parent of it is a file' : 'it is a file'}); give a directory (--state-dir, TNET_STATE_DIR or stateDir)`, { target: dir });
+  }
+};
+
 export const openApp = async (options: AppOptions): Promise<App> => {
+  requireStateDir(options.stateDir);
   const beforeChange = options.stepPoints === undefined ? undefined : stepCounter(options.stepPoints);
   const opened = await openStore(options.storeUrl, options.stateDir);
   const store = beforeChange === undefined ? opened : countingCommits(opened, beforeChange);

@@ -36,7 +36,7 @@ export const runCli = async (argv: readonly string[], io: CliIo = processIo, env
   let exitCode = 0;
   let app: App | undefined;
   const reportError = (e: unknown, json: boolean): number => {
-    const err = toTnetError(e, 'tnet');
+    const err = toTnetError(e, 'internal error');
     io.err(json ? JSON.stringify({ error: { kind: err.kind, message: err.message } }) : `tnet: ${err.message}`);
     return exitCodeOf(err.kind);
   };

@@ -6,6 +6,7 @@
 import { driverFor } from '../drivers/registry.js';
 import { isTnetError, TnetError } from '../errors.js';
 import { checkRequestedAddress } from '../ipam/allocate.js';
+import { isSameNetns } from '../kernel/netns-identity.js';
 import { bridgeNameFor, hostVethNameFor } from '../model/names.js';
 import type { Endpoint, Network, SubnetConfig } from '../model/types.js';
 import { describeAction, type Action } from '../reconcile/actions.js';
@@ -22,13 +23,24 @@ import { endpointResult, mergeResults, type CniResult } from './result.js';
 const isCniEndpoint = (e: Endpoint, containerId: string, ifname: string): boolean =>
   e.owner.kind === 'cni' && e.owner.containerId === containerId && e.ifname === ifname;
 
-/** The namespace must exist before anything is recorded; its absence is the runtime's env at fault. */
-const requireNetns = (ctx: ServiceContext, path: string): void => {
+/**
+ * The namespace must exist, and must not be the host's own, before anything is recorded; either
+ * way it is the runtime's environment at fault (code 4).
+ */
+const requireNetns = (ctx: ServiceContext, path: string, network: Network): void => {
+  let handle;
   try {
-    ctx.kernel.openNetns(path).close();
+    handle = ctx.kernel.openNetns(path);
   } catch (e) {
-    if (isTnetError(e, 'notFound')) throw new CniError(CNI_CODES.invalidEnv, `CNI_NETNS: ${path} is not a network namespace (it does not exist)`);
+    if (isTnetError(e, 'notFound')) throw new CniError(CNI_CODES.invalidEnv, `CNI_NETNS: ${path} is not a network namespace (${e.message})`);
     throw e;
+  }
+  try {
+    if (driverFor(network.driver).hasIpam && isSameNetns(handle, ctx.kernel.hostNetns)) {
+      throw new CniError(CNI_CODES.invalidEnv, `CNI_NETNS: ${path} is the host's own network namespace; a container needs a namespace of its own`);
+    }
+  } finally {
+    handle.close();
   }
 };
 
@@ -52,7 +64,7 @@ const checkRequested = (network: Network, peers: readonly Endpoint[], ip: Reques
 };
 
 const attachLocked = async (ctx: ServiceContext, req: AttachRequest, network: Network): Promise<Endpoint> => {
-  requireNetns(ctx, req.netns);
+  requireNetns(ctx, req.netns, network);
   const peers = await ctx.repo.listEndpoints(network.name);
   // A retried ADD (the runtime crashed after we answered, or we were killed before answering)
   // gets the same attachment back; connect finishes one whose creation was interrupted.
@@ -109,14 +121,20 @@ export const cniDel = (ctx: ServiceContext, networkName: string, containerId: st
     await removeEndpointsLocked(ctx, mine);
   });
 
-/** Whether a planned action touches this endpoint (its namespace, veth, bridge) or its network's firewall. */
+/**
+ * Whether a planned action touches this endpoint (its namespace, veth, bridge), its network's
+ * sysctls (the host-wide ones, or its bridge's), or the firewall. Another network's drift is
+ * that network's business.
+ */
 const concerns = (a: Action, endpoint: Endpoint, network: Network): boolean => {
-  const names = new Set([hostVethNameFor(endpoint.id), ...(network.driver === 'bridge' ? [bridgeNameFor(network)] : [])]);
+  const bridge = network.driver === 'host' || network.driver === 'none' ? undefined : bridgeNameFor(network);
+  const names = new Set([hostVethNameFor(endpoint.id), ...(bridge === undefined ? [] : [bridge])]);
   const netns = 'netns' in a ? a.netns : undefined;
   if (netns !== undefined && netns === endpoint.netns) return true;
   if ('link' in a && netns === undefined && names.has(a.link)) return true;
   if ('name' in a && names.has(a.name)) return true;
-  return a.do === 'replaceFirewall' || a.do === 'deleteFirewall' || a.do === 'setSysctl';
+  if (a.do === 'setSysctl') return !a.key.includes('/conf/') || a.key.includes('/conf/all/') || (bridge !== undefined && a.key.includes(`/conf/${bridge}/`));
+  return a.do === 'replaceFirewall' || a.do === 'deleteFirewall';
 };
 
 /** CHECK passes when a reconcile pass would change nothing for this attachment, and prevResult still lists its addresses. */

@@ -31,6 +31,8 @@ const REQUIRED: Record<CniCommand, ReadonlyArray<'CNI_CONTAINERID' | 'CNI_NETNS'
 // SPEC.md: "Must start with an alphanumeric character, optionally followed by any combination of
 // one or more alphanumeric characters, underscore, dot or hyphen."
 const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** Runtimes use 64 characters (76 with containerd's namespace); the id is kept in every endpoint record. */
+export const MAX_CONTAINER_ID = 256;
 
 const invalid = (variable: string, problem: string): CniError => new CniError(CNI_CODES.invalidEnv, `${variable}: ${problem}`);
 
@@ -68,6 +70,9 @@ export const parseEnv = (env: Readonly<Record<string, string | undefined>>): Cni
     if (get(name) === undefined) throw invalid(name, `is required for ${command}`);
   }
   const containerId = get('CNI_CONTAINERID');
+  if (containerId !== undefined && containerId.length > MAX_CONTAINER_ID) {
+    throw invalid('CNI_CONTAINERID', `has ${containerId.length} characters; at most ${MAX_CONTAINER_ID} are allowed`);
+  }
   if (containerId !== undefined && !CONTAINER_ID.test(containerId)) {
     throw invalid('CNI_CONTAINERID', `${JSON.stringify(containerId)} is not allowed; use letters, digits, '_', '.' and '-', starting with a letter or digit`);
   }

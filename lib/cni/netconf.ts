@@ -45,8 +45,33 @@ export interface NetConf {
 
 const config = (message: string): CniError => new CniError(CNI_CODES.invalidNetworkConfig, message);
 
+/** Far above any real network configuration, far below what could exhaust the plugin. */
+export const MAX_STDIN_BYTES = 1 << 20;
+export const MAX_JSON_DEPTH = 64;
+
+/** How deeply arrays and objects nest in a JSON text (strings skipped), without parsing it. */
+const nestingOf = (text: string): number => {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{' || c === '[') deepest = Math.max(deepest, ++depth);
+    else if (c === '}' || c === ']') depth--;
+  }
+  return deepest;
+};
+
 export const decodeStdin = (stdin: string): Record<string, unknown> => {
   if (stdin.trim() === '') throw new CniError(CNI_CODES.decodeFailure, 'stdin: the network configuration is empty');
+  const bytes = Buffer.byteLength(stdin);
+  if (bytes > MAX_STDIN_BYTES) throw new CniError(CNI_CODES.decodeFailure, `stdin: the network configuration has ${bytes} bytes; at most ${MAX_STDIN_BYTES} are allowed`);
+  const depth = nestingOf(stdin);
+  if (depth > MAX_JSON_DEPTH) throw new CniError(CNI_CODES.decodeFailure, `stdin: the network configuration nests ${depth} levels deep; at most ${MAX_JSON_DEPTH} are allowed`);
   let v: unknown;
   try {
     v = JSON.parse(stdin);

@@ -3,7 +3,7 @@
  * prevResult, and encoded for the version the runtime asked for. Pure.
  */
 import { bridgeNameFor, hostVethNameFor } from '../model/names.js';
-import { parseCidr } from '../model/cidr.js';
+import { enclosingCidr, parseAddress, parseCidr } from '../model/cidr.js';
 import { isRecord } from '../model/fields.js';
 import type { Endpoint, Network, SubnetConfig } from '../model/types.js';
 import { CNI_CODES, CniError } from './error-codes.js';
@@ -101,21 +101,54 @@ const rec = (v: unknown, path: string): Record<string, unknown> => {
 const only = <R>(o: Record<string, unknown>): R => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as R;
 
 /** A prevResult of any supported version, in the 1.x shape (the 0.x "version" tags dropped). */
+/** The value, once a model parser accepts it; its complaint otherwise, as this field's. */
+const checked = (v: string | undefined, path: string, parse: (s: string) => unknown): string | undefined => {
+  if (v === undefined) return undefined;
+  try {
+    parse(v);
+  } catch (e) {
+    throw bad(path, e instanceof Error ? e.message : String(e));
+  }
+  return v;
+};
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+const asMac = (s: string): void => {
+  if (!MAC.test(s)) throw new Error(`${JSON.stringify(s)} is not a MAC address`);
+};
+const asCidrWithPrefix = (s: string): void => {
+  if (!s.includes('/')) throw new Error(`${JSON.stringify(s)} has no prefix length (expected ADDRESS/PREFIX)`);
+  enclosingCidr(s);
+};
+/** What a result carries (SPEC.md "Success"); anything else means the runtime sent something that is not a result. */
+const RESULT_FIELDS = new Set(['cniVersion', 'interfaces', 'ips', 'routes', 'dns']);
+
 export const parsePrevResult = (v: unknown): CniResult => {
   const r = rec(v, '');
+  const unknown = Object.keys(r).find((k) => !RESULT_FIELDS.has(k));
+  if (unknown !== undefined) throw bad(unknown, `is not a field of a CNI result (${[...RESULT_FIELDS].join(', ')})`);
   const interfaces = list(r['interfaces'], 'interfaces').map((x, i) => {
     const o = rec(x, `interfaces[${i}]`);
-    return only<CniInterface>({ name: str(o['name'], `interfaces[${i}].name`), mac: optStr(o['mac'], `interfaces[${i}].mac`), sandbox: optStr(o['sandbox'], `interfaces[${i}].sandbox`) });
+    const mac = checked(optStr(o['mac'], `interfaces[${i}].mac`), `interfaces[${i}].mac`, asMac);
+    return only<CniInterface>({ name: str(o['name'], `interfaces[${i}].name`), mac, sandbox: optStr(o['sandbox'], `interfaces[${i}].sandbox`) });
   });
   const ips = list(r['ips'], 'ips').map((x, i) => {
     const o = rec(x, `ips[${i}]`);
     const iface = o['interface'];
-    if (iface !== undefined && (typeof iface !== 'number' || !Number.isInteger(iface) || iface < 0)) throw bad(`ips[${i}].interface`, 'expected an index');
-    return only<CniIp>({ address: str(o['address'], `ips[${i}].address`), gateway: optStr(o['gateway'], `ips[${i}].gateway`), interface: iface as number | undefined });
+    if (iface !== undefined && (typeof iface !== 'number' || !Number.isInteger(iface) || iface < 0 || iface >= interfaces.length)) {
+      throw bad(`ips[${i}].interface`, `expected an index into interfaces (0 to ${interfaces.length - 1})`);
+    }
+    return only<CniIp>({
+      address: checked(str(o['address'], `ips[${i}].address`), `ips[${i}].address`, asCidrWithPrefix) ?? '',
+      gateway: checked(optStr(o['gateway'], `ips[${i}].gateway`), `ips[${i}].gateway`, (g) => parseAddress(g)),
+      interface: iface as number | undefined,
+    });
   });
   const routes = list(r['routes'], 'routes').map((x, i) => {
     const o = rec(x, `routes[${i}]`);
-    return only<CniRoute>({ dst: str(o['dst'], `routes[${i}].dst`), gw: optStr(o['gw'], `routes[${i}].gw`) });
+    return only<CniRoute>({
+      dst: checked(str(o['dst'], `routes[${i}].dst`), `routes[${i}].dst`, asCidrWithPrefix) ?? '',
+      gw: checked(optStr(o['gw'], `routes[${i}].gw`), `routes[${i}].gw`, (g) => parseAddress(g)),
+    });
   });
   const dns = r['dns'] === undefined ? {} : rec(r['dns'], 'dns');
   return { interfaces, ips, routes, dns };

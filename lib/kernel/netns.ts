@@ -3,7 +3,7 @@
  * thread that created it, so the rest of the kernel layer creates them inside withNetns and then
  * works asynchronously from the main netns.
  */
-import { closeSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { TnetError } from '../errors.js';
 import { kernelError, errnoNameOf } from './errno.js';
 import { CLONE_NEWNET, MS_BIND, MS_REC, MS_SHARED, mount, nsTypeOf, setns, umountDetach, unshareNet } from './libc.js';
@@ -41,13 +41,25 @@ export const netnsPath = (ref: string): string => {
   return `${NETNS_RUN_DIR}/${validName(ref)}`;
 };
 
-/** Opens a netns by path, /run/netns name or PID; notFound when absent or not a netns. */
+/** What a file that is not a namespace is, for messages. */
+const fileKind = (st: Stats): string =>
+  st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+
+/**
+ * Opens a netns by path, /run/netns name or PID; notFound when absent or not a netns. A netns
+ * file (nsfs, or its bind mount under /run/netns) is a regular file: anything else is refused
+ * before it is opened, and the open never blocks, so a FIFO or a device given by mistake (or on
+ * purpose) cannot hang tnet while it holds the host lock.
+ */
 export const openNetns = (ref: string): NetnsHandle => {
   const path = netnsPath(ref);
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    const st = statSync(path);
+    if (!st.isFile()) throw new TnetError('notFound', `"${ref}" (${path}) is not a network namespace (it is ${fileKind(st)})`, { op: 'open netns', target: ref });
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (e) {
+    if (e instanceof TnetError) throw e;
     const err = kernelError(e, 'open netns', ref);
     // ENOENT is the common case; EISDIR/ENOTDIR etc. also mean "no netns there".
     throw err.kind === 'permission' ? err : new TnetError('notFound', `netns "${ref}" does not exist (${path})`, {

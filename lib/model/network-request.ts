@@ -64,9 +64,14 @@ const parseOptions = (v: unknown, path: string): NetworkOptions => {
   return name === undefined ? {} : { bridgeName: validateIfname(asString(name, at(path, 'bridge.name')), at(path, 'bridge.name')) };
 };
 
+/** Labels tnet sets itself (e.g. tnet.applied-from, which decides what apply may delete). */
+export const RESERVED_LABEL_PREFIX = 'tnet.';
+
 const parseLabelMap = (v: unknown, path: string): Record<string, string> => {
   const labels = asStringMap(v, path);
   if ('' in labels) throw inputError(path, 'a label needs a non-empty key');
+  const reserved = Object.keys(labels).find((k) => k.startsWith(RESERVED_LABEL_PREFIX));
+  if (reserved !== undefined) throw inputError(at(path, reserved), `label keys starting with "${RESERVED_LABEL_PREFIX}" are tnet's own; choose another key`);
   return labels;
 };
 

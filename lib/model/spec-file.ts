@@ -22,6 +22,9 @@ export interface SpecFile {
 
 const configError = (path: string, problem: string): TnetError => inputError(path, problem, 'invalidConfig');
 
+/** yaml's own guard against alias bombs, made explicit; a real spec file uses a handful. */
+const MAX_ALIASES = 100;
+
 const parseYaml = (text: string, fileName: string): unknown => {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const error = doc.errors[0];
@@ -32,7 +35,12 @@ const parseYaml = (text: string, fileName: string): unknown => {
     const message = error.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? error.message;
     throw new TnetError('invalidConfig', `${where}: ${message}`, { op: 'parse', target: fileName });
   }
-  return doc.toJS();
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (e) {
+    // yaml refuses a document whose aliases would expand without bound (a "billion laughs").
+    throw new TnetError('invalidConfig', `${fileName}: ${e instanceof Error ? e.message : String(e)} (at most ${MAX_ALIASES} alias expansions are allowed)`, { op: 'parse', target: fileName });
+  }
 };
 
 const parseEndpoints = (v: unknown, network: NetworkRequest, where: string): EndpointRequest[] => {

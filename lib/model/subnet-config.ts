@@ -5,6 +5,7 @@
  */
 import { type Cidr, formatAddress, hostRange, nthAddress, parseAddress, parseCidr } from './cidr.js';
 import { asRecord, asString, at, inputError, onlyKeys } from './fields.js';
+import { specialRangeOf } from './special-ranges.js';
 import type { IpFamily, NetworkRequest } from './types.js';
 
 export type SubnetRequest = NonNullable<NetworkRequest['ipv4']>;
@@ -27,6 +28,10 @@ const checkFamily = (family: IpFamily, got: IpFamily, value: string, path: strin
 export const checkedSubnet = (family: IpFamily, s: string, path: string): Cidr => {
   const cidr = parseCidr(s, path);
   checkFamily(family, cidr.family, s, path);
+  const special = specialRangeOf(cidr);
+  if (special !== undefined) {
+    throw inputError(path, `subnet ${cidr.toString()} ${special}; give a unicast subnet, e.g. from 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or fd00::/8`);
+  }
   if (cidr.prefixLength > MAX_PREFIX[family]) {
     throw inputError(
       path,

@@ -9,9 +9,10 @@ import type { SpecFile } from '../model/spec-file.js';
 import type { Endpoint, EndpointRequest, Network, NetworkRequest, PortMapping } from '../model/types.js';
 import { formatPortMapping } from '../model/ports.js';
 import { netnsPath } from '../kernel/netns.js';
+import { RESERVED_LABEL_PREFIX } from '../model/network-request.js';
 import { TnetError } from '../errors.js';
 
-export const APPLIED_FROM_LABEL = 'tnet.applied-from';
+export const APPLIED_FROM_LABEL = `${RESERVED_LABEL_PREFIX}applied-from`;
 
 export type SpecChange =
   | { readonly op: 'createNetwork'; readonly request: NetworkRequest }

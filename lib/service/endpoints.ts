@@ -14,13 +14,23 @@ import { samePorts } from '../model/ports.js';
 import { checkPorts } from './ports.js';
 import { loadHostRecords, loadSettledRecords, NETWORKS_ONLY, syncHost, type HostRecords } from './sync.js';
 
-/** Opens the namespace to prove it exists and to learn its canonical path. */
+/**
+ * Opens the namespace to prove it exists and to learn its canonical path. A driver that builds
+ * interfaces of its own needs a namespace of its own: given the host's, it would put the
+ * container's interface, address and default route on the host itself.
+ */
 const resolveNetns = (ctx: ServiceContext, network: Network, ref: string): string => {
   const handle = ctx.kernel.openNetns(ref);
   try {
-    if (!driverFor(network.driver).allowsSeparateNetns && !isSameNetns(handle, ctx.kernel.hostNetns)) {
+    const shared = isSameNetns(handle, ctx.kernel.hostNetns);
+    if (!driverFor(network.driver).allowsSeparateNetns && !shared) {
       throw new TnetError('invalidInput',
         `network ${network.name} uses the ${network.driver} driver: its containers share the host's own network namespace, so ${ref} cannot be connected to it; run the container in the host namespace instead`,
+        { target: ref });
+    }
+    if (driverFor(network.driver).hasIpam && shared) {
+      throw new TnetError('invalidInput',
+        `${ref} is the host's own network namespace; an endpoint of ${network.driver} network ${network.name} needs a namespace of its own (the host would get the container's interface and default route)`,
         { target: ref });
     }
     return handle.path;

@@ -3,7 +3,7 @@
  * `<prefix>/locks/`, so listing data never shows a lock and two tnet clusters can share one etcd
  * with different prefixes. A commit is one etcd Txn, so atomicity and CAS come from etcd itself.
  */
-import { Etcd3, EtcdLockFailedError, type ICompare, type IKeyValue, type IRequestOp } from 'etcd3';
+import { Etcd3, EtcdLockFailedError, GRPCDeadlineExceededError, GRPCUnavailableError, type ICompare, type IKeyValue, type IRequestOp } from 'etcd3';
 import { TnetError } from '../errors.js';
 import { pollUntil } from './retry.js';
 import type { Compare, Store, StoredValue, WriteOp } from './types.js';
@@ -32,7 +32,7 @@ export async function openEtcdStore(endpoints: readonly string[], opts: EtcdStor
   const rawKey = (key: string): Buffer => Buffer.from(dataPrefix + key);
   const call = <T>(op: string, target: string, p: Promise<T>): Promise<T> =>
     p.catch((e: unknown) => {
-      throw new TnetError('kernel', `etcd ${where}: ${op} ${target} failed: ${(e as Error).message}`, { op, target, cause: e });
+      throw new TnetError(unreachable(e) ? 'busy' : 'kernel', `etcd ${where}: ${op} ${target} failed: ${(e as Error).message}`, { op, target, cause: e });
     });
   const stopWatchers = new Set<() => void>();
 
@@ -138,6 +138,9 @@ const checkEndpoints = (endpoints: readonly string[]): void => {
   }
 };
 
+/** The store cannot be reached now (no member answers): worth trying again later, as CNI's code 11 says. */
+const unreachable = (e: unknown): boolean => e instanceof GRPCUnavailableError || e instanceof GRPCDeadlineExceededError;
+
 /** etcd3 connects lazily and retries for long; one bounded request makes a bad address fail now. */
 async function probe(client: Etcd3, where: string, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -148,7 +151,7 @@ async function probe(client: Etcd3, where: string, timeoutMs: number): Promise<v
     await Promise.race([client.maintenance.status({ deadline: Date.now() + timeoutMs }), timeout]);
   } catch (e) {
     client.close();
-    throw new TnetError('kernel', `cannot reach etcd at ${where}: ${(e as Error).message}`, {
+    throw new TnetError('busy', `cannot reach etcd at ${where}: ${(e as Error).message}; try again once it is up`, {
       op: 'openEtcdStore',
       target: where,
       cause: e,

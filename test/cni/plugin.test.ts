@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCniPlugin, execFile, type CniPlugin } from '../helpers/cni-plugin.js';
 import { createLabHost, type LabHost } from '../helpers/lab-host.js';
-import { inNetns, pings } from '../helpers/sh.js';
+import { inNetns, pings, sh } from '../helpers/sh.js';
 import { TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 
 let lab: LabHost;
@@ -56,6 +56,11 @@ describe('ADD, CHECK, DEL through real plugin processes', () => {
       expect.arrayContaining([{ kind: 'cni', containerId: 'ctr-a' }, { kind: 'cni', containerId: 'ctr-b' }]),
     );
     await ok('CHECK', envFor('ctr-a', a), conf({ prevResult: ra }));
+    // Another network's drift is not this attachment's: CHECK still passes with its bridge gone.
+    await lab.ok('create', '--subnet', '10.74.9.0/24', '-o', 'bridge.name=tt-other', 'other');
+    sh('ip', '-n', lab.ns, 'link', 'del', 'tt-other');
+    await ok('CHECK', envFor('ctr-a', a), conf({ prevResult: ra }));
+    await lab.ok('rm', 'other');
 
     inNetns(a, 'ip', 'addr', 'flush', 'dev', 'eth0'); // drift: CHECK must say so
     const drift = await plugin.call('CHECK', envFor('ctr-a', a), conf({ prevResult: ra }));
@@ -198,17 +203,34 @@ describe('bad input: spec error JSON with the right code, a message naming the f
     ['IP taken, on a network this ADD would create', { CNI_ARGS: 'IP=10.76.0.1' }, () => conf({ name: 'fresh', subnet: '10.76.0.0/24' }), 7, /CNI_ARGS IP: "10\.76\.0\.1" is the gateway/],
     ['unknown field', {}, () => conf({ bridge: 'cni0' }), 2, /bridge: unsupported field/],
     ['portMappings with port 0', {}, () => conf({ runtimeConfig: { portMappings: [{ hostPort: 0, containerPort: 80, protocol: 'tcp' }] } }), 7, /runtimeConfig\.portMappings\[0\]\.hostPort/],
+    ['JSON nested too deeply', {}, () => `{"cniVersion":"1.0.0","name":"pods","type":"tnet","x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`, 6, /nests 100001 levels deep; at most 64/],
+    ['a container id of 5000 characters', { CNI_CONTAINERID: 'c'.repeat(5000) }, () => conf(), 4, /CNI_CONTAINERID: has 5000 characters; at most 256/],
+    ['the host\'s own namespace', { CNI_NETNS: 'HOST' }, () => conf(), 4, /CNI_NETNS: .* is the host's own network namespace/],
+    ['a FIFO as CNI_NETNS', { CNI_NETNS: 'FIFO' }, () => conf(), 4, /CNI_NETNS: .* is not a network namespace .*it is a FIFO/],
+    ['a prevResult that is not a result', {}, () => conf({ prevResult: { ips: [{ address: 'garbage' }] } }), 6, /prevResult\.ips\[0\]\.address: "garbage" has no prefix length/],
+    ['a prevResult with fields no result has', {}, () => conf({ prevResult: { junk: 1 } }), 6, /prevResult\.junk: is not a field of a CNI result/],
+    ['a stateDir that is a file', {}, () => conf({ stateDir: '/etc/hostname' }), 7, /state directory \/etc\/hostname is not a directory/],
+    ['an etcd store nobody answers on', {}, () => conf({ store: 'etcd://127.0.0.1:9' }), 11, /cannot reach etcd at http:\/\/127\.0\.0\.1:9/],
+    ['a reserved label', {}, () => conf({ name: 'fresh', subnet: '10.76.0.0/24', labels: { 'tnet.applied-from': '/x' } }), 7, /labels\.tnet\.applied-from: label keys starting with "tnet\." are tnet's own/],
+    ['a loopback subnet', {}, () => conf({ name: 'fresh', subnet: '127.0.0.0/8' }), 7, /subnet 127\.0\.0\.0\/8 overlaps 127\.0\.0\.0\/8, reserved for loopback/],
     ['portMappings with an unknown protocol', {}, () => conf({ runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'icmp' }] } }), 7, /runtimeConfig\.portMappings\[0\]\.protocol: "icmp"/],
   ];
 
+  let fifo = '';
   beforeAll(async () => {
     await ok('ADD', envFor('ctr-holder', lab.container('holder')), conf()); // holds 10.73.0.2
+    fifo = join(lab.stateDir, 'not-a-netns');
+    sh('mkfifo', fifo);
   });
 
   it.each(cases)('%s', async (_what, envOverride, body, code, msg) => {
     const ns = lab.container('bad');
     const before = footprint();
-    const r = await plugin.call(envOverride['CNI_COMMAND'] ?? 'ADD', { ...envFor('ctr-bad', ns), ...envOverride }, body());
+    // Paths that exist only once the lab does: the lab host's own namespace, a FIFO.
+    const special: Record<string, () => string> = { HOST: () => `/run/netns/${lab.ns}`, FIFO: () => fifo };
+    const netns = envOverride['CNI_NETNS'];
+    const env = { ...envFor('ctr-bad', ns), ...envOverride, ...(netns !== undefined && special[netns] ? { CNI_NETNS: special[netns]() } : {}) };
+    const r = await plugin.call(envOverride['CNI_COMMAND'] ?? 'ADD', env, body());
     expect(r.code).not.toBe(0);
     expect(r.json).toMatchObject({ code, msg: expect.stringMatching(msg) });
     expect(typeof (r.json as { cniVersion: unknown }).cniVersion).toBe('string');

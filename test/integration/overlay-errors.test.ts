@@ -40,7 +40,7 @@ describe('store addresses', () => {
     await lab.ok('create', '--subnet', '10.80.0.0/24', 'local');
     const port = await freePort();
     const started = Date.now();
-    await fails(/cannot reach etcd at http:\/\/127\.0\.0\.1:\d+/, 9, '--store', `etcd://127.0.0.1:${port}`, 'create', '--driver', 'overlay', 'ov');
+    await fails(/cannot reach etcd at http:\/\/127\.0\.0\.1:\d+/, 6, '--store', `etcd://127.0.0.1:${port}`, 'create', '--driver', 'overlay', 'ov');
     expect(Date.now() - started).toBeLessThan(5_000);
     await fails(/store address "etcd:\/\/bad host" is not valid/, 2, '--store', 'etcd://bad host', 'ls');
     await lab.ok('connect', 'local', '--netns', `${TT}ove-c1`);

@@ -1,3 +1,4 @@
+import { TnetError } from '../../errors.js';
 import { parseCidr } from '../../model/cidr.js';
 import { parseLabels, parseNetworkRequest } from '../../model/network-request.js';
 import { createNetwork } from '../../service/networks.js';
@@ -55,6 +56,11 @@ export const createCommand: CliCommand = {
     const gateways = byFamily(stringList(args, 'gateway'));
     const ranges = byFamily(stringList(args, 'ip-range'));
     const ipv6Wanted = flag(args, 'ipv6') || subnets.v6 !== undefined;
+    for (const [option, given] of [['--gateway', gateways.v6], ['--ip-range', ranges.v6]] as const) {
+      if (given !== undefined && !ipv6Wanted) {
+        throw new TnetError('invalidInput', `${option} ${given} is an IPv6 value, but the network has no IPv6; add --ipv6 and an IPv6 --subnet, or give an IPv4 value`, { target: given });
+      }
+    }
     const v4 = defined({ subnet: subnets.v4, gateway: gateways.v4, ipRange: ranges.v4 });
     const v6 = defined({ subnet: subnets.v6, gateway: gateways.v6, ipRange: ranges.v6 });
     const opts = stringList(args, 'opt');
