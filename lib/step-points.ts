@@ -12,20 +12,15 @@ export interface StepPoints {
   readonly logFile?: string;
 }
 
-export const stepPointsFrom = (env: Readonly<Record<string, string | undefined>>): StepPoints | undefined => {
+/** The `stepPoints` field of AppOptions, present only when the environment asks for it. */
+export const withStepPoints = (env: Readonly<Record<string, string | undefined>>): { stepPoints?: StepPoints } => {
   const killAt = Number(env['TNET_TEST_KILL_AT']);
   const logFile = env['TNET_TEST_STEP_LOG'];
-  const points = {
+  const stepPoints = {
     ...(Number.isInteger(killAt) && killAt > 0 ? { killAt } : {}),
     ...(logFile === undefined || logFile === '' ? {} : { logFile }),
   };
-  return Object.keys(points).length === 0 ? undefined : points;
-};
-
-/** The `stepPoints` field of AppOptions, present only when the environment asks for it. */
-export const withStepPoints = (env: Readonly<Record<string, string | undefined>>): { stepPoints?: StepPoints } => {
-  const stepPoints = stepPointsFrom(env);
-  return stepPoints === undefined ? {} : { stepPoints };
+  return Object.keys(stepPoints).length === 0 ? {} : { stepPoints };
 };
 
 /** The hook the kernel layer and the store call before each step. */

@@ -23,10 +23,11 @@ beforeAll(() => {
   lab = createLabHost(PREFIX);
   plugin = buildCniPlugin();
 });
+// Removing 500-odd namespaces takes a while on a loaded machine.
 afterAll(() => {
   lab?.destroy();
   plugin?.remove();
-});
+}, 180_000);
 
 const conf = () => ({ cniVersion: '1.0.0', name: 'busy', type: 'tnet', subnet: '10.77.0.0/20', stateDir: lab.stateDir, hostNetns: `/run/netns/${lab.ns}` });
 const envFor = (id: string, ns: string) => ({ CNI_CONTAINERID: id, CNI_NETNS: `/run/netns/${ns}`, CNI_IFNAME: 'eth0' });

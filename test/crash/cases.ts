@@ -4,8 +4,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect } from 'vitest';
-import type { CrashCase } from '../helpers/crash.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { killAtEveryStep, tnetProcesses, type CrashCase } from '../helpers/crash.js';
+import { TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 import type { LabHost } from '../helpers/lab-host.js';
 import { inNetns, pingsWithin, sh, tryRun } from '../helpers/sh.js';
 
@@ -56,7 +57,7 @@ const PODS = (portMappings: boolean) => ({
   ...(portMappings ? { capabilities: { portMappings: true }, runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] } } : {}),
 });
 
-export const CASES: Record<string, CrashCase> = {
+export const CASES = {
   create: {
     name: 'create',
     setup: async () => undefined,
@@ -172,4 +173,24 @@ export const CASES: Record<string, CrashCase> = {
       expect((await inspect(lab, 'pods')).endpoints.map((e) => e.owner)).toEqual([{ kind: 'cni', containerId: 'ctr-2' }]);
     },
   },
+} satisfies Record<string, CrashCase>;
+
+/**
+ * The suite for some of the cases: one test per case, reporting its kill points. Each test file
+ * takes a few cases, so that vitest runs the files (and so the cases) in parallel.
+ */
+export const crashSuite = (keys: ReadonlyArray<keyof typeof CASES>): void => {
+  const processes = tnetProcesses();
+  afterAll(() => processes.remove());
+  describe('a kill -9 at any step, then the plain retry', () => {
+    for (const key of keys) {
+      const c: CrashCase = CASES[key];
+      it(`${c.name}: converges after a kill at each of its steps`, async () => {
+        const report = await killAtEveryStep(processes, c, `${TT}k${key.toLowerCase().slice(0, 5)}`);
+        console.log(`${c.name}: ${report.steps.length} kill points, ${report.steps.length - report.failures.length} converged`);
+        expect(report.failures).toEqual([]);
+        expect(report.steps.length).toBeGreaterThanOrEqual(2);
+      }, 600_000);
+    }
+  });
 };

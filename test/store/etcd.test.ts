@@ -34,7 +34,7 @@ describe('etcd store', () => {
     const started = Date.now();
     const err = await openEtcdStore([address], { dialTimeoutMs: 1_000 }).catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(3_000);
-    expect(isTnetError(err, 'kernel')).toBe(true);
+    expect(isTnetError(err, 'busy')).toBe(true);
     expect((err as Error).message).toContain(`cannot reach etcd at ${address}`);
   });
 
