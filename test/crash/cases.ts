@@ -4,7 +4,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEtcd, type TestEtcd } from '../helpers/etcd.js';
 import { killAtEveryStep, tnetProcesses, type CrashCase } from '../helpers/crash.js';
 import { TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 import type { LabHost } from '../helpers/lab-host.js';
@@ -179,15 +180,23 @@ export const CASES = {
  * The suite for some of the cases: one test per case, reporting its kill points. Each test file
  * takes a few cases, so that vitest runs the files (and so the cases) in parallel.
  */
-export const crashSuite = (keys: ReadonlyArray<keyof typeof CASES>): void => {
+export const crashSuite = (keys: ReadonlyArray<keyof typeof CASES>, options: { readonly etcd?: boolean } = {}): void => {
   const processes = tnetProcesses();
-  afterAll(() => processes.remove());
-  describe('a kill -9 at any step, then the plain retry', () => {
+  let etcd: TestEtcd | undefined;
+  if (options.etcd === true) beforeAll(async () => void (etcd = await startEtcd()));
+  afterAll(async () => {
+    processes.remove();
+    await etcd?.stop();
+  });
+  // Every lab host gets a key prefix of its own in the one etcd.
+  const storeFor = (labPrefix: string) => (etcd === undefined ? {} : { store: `etcd://${etcd.endpoints[0]?.replace('http://', '')}/${labPrefix}` });
+  const where = options.etcd === true ? ' (etcd store)' : '';
+  describe(`a kill -9 at any step, then the plain retry${where}`, () => {
     for (const key of keys) {
       const c: CrashCase = CASES[key];
-      it(`${c.name}: converges after a kill at each of its steps`, async () => {
-        const report = await killAtEveryStep(processes, c, `${TT}k${key.toLowerCase().slice(0, 5)}`);
-        console.log(`${c.name}: ${report.steps.length} kill points, ${report.steps.length - report.failures.length} converged`);
+      it(`${c.name}${where}: converges after a kill at each of its steps`, async () => {
+        const report = await killAtEveryStep(processes, c, `${TT}k${options.etcd === true ? 'e' : ''}${key.toLowerCase().slice(0, 5)}`, storeFor);
+        console.log(`${c.name}${where}: ${report.steps.length} kill points, ${report.steps.length - report.failures.length} converged`);
         expect(report.failures).toEqual([]);
         expect(report.steps.length).toBeGreaterThanOrEqual(2);
       }, 600_000);

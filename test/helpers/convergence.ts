@@ -49,7 +49,7 @@ const forwardOwners = (lab: LabHost): string[] => {
 };
 
 export const assertConverged = async (lab: LabHost): Promise<void> => {
-  const app = await openApp({ stateDir: lab.stateDir, hostNetns: lab.ns });
+  const app = await openApp({ stateDir: lab.stateDir, hostNetns: lab.ns, ...(lab.store === undefined ? {} : { storeUrl: lab.store }) });
   try {
     const { ctx } = app;
     const records = await loadHostRecords(ctx);

@@ -49,14 +49,14 @@ export interface Processes {
 export const tnetProcesses = (): Processes => {
   const tree = transpileTree('crash', ['lib', 'bin']);
   const run = (lab: LabHost, call: Call, env: Record<string, string> = {}): Promise<Outcome> => {
-    const base = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TNET_CONFIG: '', ...env };
+    const base = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TNET_CONFIG: '', ...(lab.store === undefined ? {} : { TNET_STORE: lab.store }), ...env };
     const [args, childEnv, stdin] =
       'cli' in call
         ? [[join(tree.dir, 'bin/tnet.js'), ...call.cli, '--host-netns', lab.ns, '--state-dir', lab.stateDir], base, '']
         : [
             [join(tree.dir, 'bin/tnet-cni.js')],
             { ...base, CNI_COMMAND: call.cni, CNI_CONTAINERID: call.containerId, CNI_IFNAME: 'eth0', CNI_NETNS: call.netns ?? '', CNI_PATH: '/usr/lib/cni' },
-            JSON.stringify({ ...call.conf, stateDir: lab.stateDir, hostNetns: `/run/netns/${lab.ns}` }),
+            JSON.stringify({ ...call.conf, stateDir: lab.stateDir, hostNetns: `/run/netns/${lab.ns}`, ...(lab.store === undefined ? {} : { store: lab.store }) }),
           ];
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, args, { env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -78,12 +78,15 @@ const mustSucceed = async (p: Processes, lab: LabHost, call: Call): Promise<void
   if (r.code !== 0) throw new Error(`${describeCall(call)} exited ${r.code ?? r.signal}: ${r.output.trim()}`);
 };
 
+/** Where a lab host keeps its state: its embedded store, or a prefix of its own in a shared etcd. */
+export type StoreFor = (labPrefix: string) => { readonly store?: string };
+
 /** Runs the case at every kill point; labPrefix + the point number names each fresh lab host. */
-export const killAtEveryStep = async (p: Processes, c: CrashCase, labPrefix: string): Promise<CrashReport> => {
-  const steps = await countSteps(p, c, `${labPrefix}0`);
+export const killAtEveryStep = async (p: Processes, c: CrashCase, labPrefix: string, storeFor: StoreFor = () => ({})): Promise<CrashReport> => {
+  const steps = await countSteps(p, c, `${labPrefix}0`, storeFor);
   const failures: string[] = [];
   for (let n = 1; n <= steps.length; n++) {
-    const lab = createLabHost(`${labPrefix}${n}`);
+    const lab = createLabHost(`${labPrefix}${n}`, storeFor(`${labPrefix}${n}`));
     try {
       await c.setup(lab, (call) => mustSucceed(p, lab, call));
       const op = c.op(lab);
@@ -102,8 +105,8 @@ export const killAtEveryStep = async (p: Processes, c: CrashCase, labPrefix: str
 };
 
 /** The operation once, whole, counting its steps; it must succeed and converge on its own. */
-const countSteps = async (p: Processes, c: CrashCase, prefix: string): Promise<string[]> => {
-  const lab = createLabHost(prefix);
+const countSteps = async (p: Processes, c: CrashCase, prefix: string, storeFor: StoreFor): Promise<string[]> => {
+  const lab = createLabHost(prefix, storeFor(prefix));
   const log = join(lab.stateDir, 'steps.log');
   try {
     await c.setup(lab, (call) => mustSucceed(p, lab, call));

@@ -21,6 +21,8 @@ export interface CliResult {
 }
 
 export interface LabHost {
+  /** The shared store this host uses (etcd://…), when not its embedded one. */
+  readonly store?: string;
   /** What every namespace of this lab host starts with (host, outside, containers). */
   readonly prefix: string;
   readonly ns: string;
@@ -36,7 +38,7 @@ export interface LabHost {
   destroy(): void;
 }
 
-export const createLabHost = (prefix: string): LabHost => {
+export const createLabHost = (prefix: string, options: { readonly store?: string } = {}): LabHost => {
   const ns = addNetns(`${prefix}-host`);
   const hostName = `${prefix}-host`;
   const outside = `${prefix}-out`;
@@ -56,7 +58,8 @@ export const createLabHost = (prefix: string): LabHost => {
   const tnet = async (...args: string[]): Promise<CliResult> => {
     let out = '';
     let err = '';
-    const code = await runCli([...args, '--host-netns', ns, '--state-dir', state.dir], {
+    const store = options.store === undefined ? [] : ['--store', options.store];
+    const code = await runCli([...args, '--host-netns', ns, '--state-dir', state.dir, ...store], {
       out: (t) => (out += t.endsWith('\n') ? t : `${t}\n`),
       err: (t) => (err += t.endsWith('\n') ? t : `${t}\n`),
     }, { TNET_CONFIG: '' }); // never this machine's /etc/tnet/config.json
@@ -64,6 +67,7 @@ export const createLabHost = (prefix: string): LabHost => {
   };
 
   return {
+    ...(options.store === undefined ? {} : { store: options.store }),
     prefix: `${prefix}-`,
     ns: hostName,
     outside,
