@@ -85,6 +85,22 @@ export const CASES = {
       expect(sh('ip', '-n', lab.ns, '-o', 'addr', 'show').match(/10\.90\.0\.1\/24/g)).toHaveLength(1);
     },
   },
+  rmThenCreate: {
+    name: 'rm --force, then a create of the same subnet instead of the retry',
+    setup: async (lab) => {
+      await lab.ok('create', ...WEB);
+      await connectAll(lab, ['c1', '-p', '8080:80']);
+    },
+    op: () => ({ cli: ['rm', '--force', 'web'] }),
+    retry: () => [],
+    next: () => [{ cli: ['create', '--subnet', '10.90.0.0/24', 'again'] }],
+    fromStep: 2,
+    after: async (lab) => {
+      expect(await networkNames(lab)).toEqual(['again']);
+      detached(lab, 'c1');
+      expect(sh('ip', '-n', lab.ns, '-o', 'addr', 'show').match(/10\.90\.0\.1\/24/g)).toHaveLength(1);
+    },
+  },
   connect: {
     name: 'connect',
     setup: async (lab) => {
@@ -105,6 +121,24 @@ export const CASES = {
     after: async (lab) => {
       detached(lab, 'c1');
       expect((await inspect(lab, 'web')).endpoints.map((e) => e.netns)).toEqual([ns(lab, 'c2')]);
+    },
+  },
+  disconnectThenConnect: {
+    name: 'disconnect, then a connect of another container instead of the retry',
+    setup: async (lab) => {
+      // Room for five: the full network can give the newcomer only the address c1 had.
+      await lab.ok('create', '--subnet', '10.90.0.0/29', 'web');
+      await connectAll(lab, ['c1', '-p', '8080:80'], ['c2'], ['c3'], ['c4'], ['c5']);
+      lab.container('c6');
+    },
+    op: (lab) => ({ cli: ['disconnect', 'web', '--netns', `${lab.prefix}c1`] }),
+    retry: () => [],
+    next: (lab) => [{ cli: ['connect', 'web', '--netns', `${lab.prefix}c6`, '-p', '8080:80'] }],
+    fromStep: 2,
+    after: async (lab) => {
+      detached(lab, 'c1');
+      await attached(lab, 'web', 'c6', '10.90.0.1');
+      expect((await inspect(lab, 'web')).endpoints.find((e) => e.netns === ns(lab, 'c6'))?.ipv4).toBe('10.90.0.2');
     },
   },
   publish: {
@@ -196,7 +230,7 @@ export const crashSuite = (keys: ReadonlyArray<keyof typeof CASES>, options: { r
       const c: CrashCase = CASES[key];
       it(`${c.name}${where}: converges after a kill at each of its steps`, async () => {
         const report = await killAtEveryStep(processes, c, `${TT}k${options.etcd === true ? 'e' : ''}${key.toLowerCase().slice(0, 5)}`, storeFor);
-        console.log(`${c.name}${where}: ${report.steps.length} kill points, ${report.steps.length - report.failures.length} converged`);
+        console.log(`${c.name}${where}: ${report.tried} kill points, ${report.tried - report.failures.length} converged`);
         expect(report.failures).toEqual([]);
         expect(report.steps.length).toBeGreaterThanOrEqual(2);
       }, 600_000);

@@ -1,4 +1,4 @@
 /** Kill at every step, retry, converge: create, rm (see cases.ts). */
 import { crashSuite } from './cases.js';
 
-crashSuite(['create', 'rm']);
+crashSuite(['create', 'rm', 'rmThenCreate']);

@@ -77,12 +77,17 @@ export const assertConverged = async (lab: LabHost): Promise<void> => {
   await freshEndpointGetsFreeAddress(lab);
 };
 
-/** On every addressed network, a new namespace gets an address no interface has; then it leaves. */
+/**
+ * On every addressed network, a new namespace gets an address no interface has; then it leaves.
+ * A network that is full (a test filled it on purpose) has nothing to give.
+ */
 const freshEndpointGetsFreeAddress = async (lab: LabHost): Promise<void> => {
   const networks = JSON.parse(await lab.ok('ls', '--json')) as Array<{ name: string; driver: string }>;
   for (const n of networks.filter((x) => x.driver === 'bridge')) {
     const ns = lab.container(`fresh-${n.name}`.slice(0, 12));
-    await lab.ok('connect', n.name, '--netns', ns);
+    const r = await lab.tnet('connect', n.name, '--netns', ns);
+    if (r.code !== 0 && /no free IPv. address left/.test(r.err)) continue;
+    if (r.code !== 0) fail(`connect of a new namespace to ${n.name} failed`, r.err);
     noAddressTwice(lab);
     await lab.ok('disconnect', n.name, '--netns', ns);
   }

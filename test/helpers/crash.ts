@@ -24,6 +24,13 @@ export interface CrashCase {
   readonly op: (lab: LabHost) => Call;
   /** What a user or a runtime does after the failure; the same call when absent. */
   readonly retry?: (lab: LabHost) => readonly Call[];
+  /** Commands that follow the operation whether it was killed or not (a user moving on). */
+  readonly next?: (lab: LabHost) => readonly Call[];
+  /**
+   * The first kill point to try (default 1). Killed before step 1 an operation has asked for
+   * nothing yet, so a case whose next command relies on the request (not the retry) starts at 2.
+   */
+  readonly fromStep?: number;
   /** What the operation must have achieved once retried, beyond store/kernel agreement. */
   readonly after: (lab: LabHost) => Promise<void>;
 }
@@ -36,6 +43,8 @@ interface Outcome {
 
 export interface CrashReport {
   readonly steps: readonly string[];
+  /** How many kill points were tried (all steps from the case's first). */
+  readonly tried: number;
   /** One line per kill point that did not converge; empty when all did. */
   readonly failures: readonly string[];
 }
@@ -85,14 +94,14 @@ export type StoreFor = (labPrefix: string) => { readonly store?: string };
 export const killAtEveryStep = async (p: Processes, c: CrashCase, labPrefix: string, storeFor: StoreFor = () => ({})): Promise<CrashReport> => {
   const steps = await countSteps(p, c, `${labPrefix}0`, storeFor);
   const failures: string[] = [];
-  for (let n = 1; n <= steps.length; n++) {
+  for (let n = c.fromStep ?? 1; n <= steps.length; n++) {
     const lab = createLabHost(`${labPrefix}${n}`, storeFor(`${labPrefix}${n}`));
     try {
       await c.setup(lab, (call) => mustSucceed(p, lab, call));
       const op = c.op(lab);
       const killed = await p.run(lab, op, { TNET_TEST_KILL_AT: String(n) });
       if (killed.signal !== 'SIGKILL') throw new Error(`not killed at step ${n} (exit ${killed.code}): ${killed.output.trim()}`);
-      for (const call of c.retry?.(lab) ?? [op]) await mustSucceed(p, lab, call);
+      for (const call of [...(c.retry?.(lab) ?? [op]), ...(c.next?.(lab) ?? [])]) await mustSucceed(p, lab, call);
       await assertConverged(lab);
       await c.after(lab);
     } catch (e) {
@@ -101,7 +110,7 @@ export const killAtEveryStep = async (p: Processes, c: CrashCase, labPrefix: str
       lab.destroy();
     }
   }
-  return { steps, failures };
+  return { steps, tried: steps.length - (c.fromStep ?? 1) + 1, failures };
 };
 
 /** The operation once, whole, counting its steps; it must succeed and converge on its own. */
@@ -112,6 +121,7 @@ const countSteps = async (p: Processes, c: CrashCase, prefix: string, storeFor: 
     await c.setup(lab, (call) => mustSucceed(p, lab, call));
     const r = await p.run(lab, c.op(lab), { TNET_TEST_STEP_LOG: log });
     if (r.code !== 0) throw new Error(`${c.name} fails without a kill: ${r.output.trim()}`);
+    for (const call of c.next?.(lab) ?? []) await mustSucceed(p, lab, call);
     await assertConverged(lab);
     await c.after(lab);
     return readFileSync(log, 'utf8').trim().split('\n').map((l) => l.replace(/^\d+ /, ''));

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLabHost, type LabHost } from '../helpers/lab-host.js';
-import { pings, sh, tryRun } from '../helpers/sh.js';
+import { pings, pingsWithin, sh, tryRun } from '../helpers/sh.js';
 import { TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
 
 let lab: LabHost;
@@ -37,7 +37,7 @@ describe('apply', () => {
     expect(lab.tnetLinks()).toEqual([]); // diff changed nothing
     const first = await lab.ok('apply', '-f', spec);
     expect(first).toMatch(/Applied: 3 change/);
-    expect(pings(`${TT}ap-w2`, '10.60.0.10')).toBe(true);
+    expect(pingsWithin(`${TT}ap-w2`, '10.60.0.10')).toBe(true);
     const second = await lab.ok('apply', '-f', spec);
     expect(second).toMatch(/No changes/);
   });
@@ -48,7 +48,7 @@ describe('apply', () => {
     expect(pings(`${TT}ap-w2`, '10.60.0.10')).toBe(false);
     const repaired = await lab.ok('apply', '-f', spec);
     expect(repaired).toMatch(/~ repair: create veth/);
-    expect(pings(`${TT}ap-w2`, '10.60.0.10')).toBe(true);
+    expect(pingsWithin(`${TT}ap-w2`, '10.60.0.10')).toBe(true);
 
     const [bridge] = lab.tnetLinks().filter((l) => l.startsWith('tnbr-'));
     sh('ip', '-n', lab.ns, 'link', 'del', bridge!);
@@ -56,14 +56,14 @@ describe('apply', () => {
     const again = await lab.ok('apply', '-f', spec);
     expect(again).toMatch(/~ repair: create bridge/);
     expect(again).toMatch(/~ repair: write nft table inet tnet/);
-    expect(pings(`${TT}ap-w2`, '10.60.0.10')).toBe(true);
+    expect(pingsWithin(`${TT}ap-w2`, '10.60.0.10')).toBe(true);
     expect(await lab.ok('apply', '-f', spec)).toMatch(/No changes/);
   });
 
   it('repairs an address removed by hand inside a container', async () => {
     sh('ip', '-n', `${TT}ap-w1`, 'addr', 'flush', 'dev', 'eth0');
     expect(await lab.ok('apply', '-f', spec)).toMatch(/~ repair: add address 10\.60\.0\.10\/24 to eth0/);
-    expect(pings(`${TT}ap-w2`, '10.60.0.10')).toBe(true);
+    expect(pingsWithin(`${TT}ap-w2`, '10.60.0.10')).toBe(true);
   });
 
   it('disconnects endpoints and deletes networks the file no longer lists', async () => {
