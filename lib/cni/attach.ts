@@ -67,9 +67,9 @@ const attachLocked = async (ctx: ServiceContext, req: AttachRequest, network: Ne
   requireNetns(ctx, req.netns, network);
   const peers = await ctx.repo.listEndpoints(network.name);
   // A retried ADD (the runtime crashed after we answered, or we were killed before answering)
-  // gets the same attachment back; connect finishes one whose creation was interrupted.
+  // gets the same attachment back, finished by this pass if it was interrupted.
   const same = peers.find((e) => isCniEndpoint(e, req.containerId, req.ifname));
-  if (same !== undefined && same.netns === req.netns && same.phase === undefined) {
+  if (same !== undefined && same.netns === req.netns) {
     await syncHost(ctx, { scope: { endpoints: new Set([same.id]) } });
     return same;
   }

@@ -97,7 +97,10 @@ export const connectLocked = async (ctx: ServiceContext, request: EndpointReques
       owner,
       ...(request.ports === undefined || request.ports.length === 0 ? {} : { ports: request.ports }),
       ...(self === undefined ? {} : { host: self.name }),
-      phase: 'creating',
+      // A runtime's ADD is idempotent by container id: retried, it finishes the attachment it
+      // finds, so it needs no mark (and saves a store write on the path that runtimes wait on).
+      // A CLI connect of a namespace already connected must tell "interrupted" from "done".
+      ...(owner.kind === 'cli' ? { phase: 'creating' as const } : {}),
     };
   };
   const { endpoint, retried } = await recordWithRetry(ctx, build, (e) => checkPorts(ctx, network, e), peers, request);
@@ -126,6 +129,7 @@ const finishCreation = async (ctx: ServiceContext, endpoint: Endpoint, records?:
     await removeEndpointsLocked(ctx, [endpoint]).catch(() => undefined); // the pass's error is the one to report
     throw e;
   }
+  if (endpoint.phase === undefined) return endpoint;
   const { phase: _created, ...done } = endpoint;
   await ctx.repo.rewrite({ endpoints: [done] });
   return done;

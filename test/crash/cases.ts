@@ -28,6 +28,12 @@ const attached = async (lab: LabHost, network: string, container: string, gatewa
   expect(pingsWithin(`${lab.prefix}${container}`, gateway)).toBe(true);
 };
 
+/** The runtime's container is attached, and is the network's only endpoint. */
+const podAttached = async (lab: LabHost, containerId: string, container: string): Promise<void> => {
+  await attached(lab, 'pods', container, '10.92.0.1');
+  expect((await inspect(lab, 'pods')).endpoints.map((e) => e.owner)).toEqual([{ kind: 'cni', containerId }]);
+};
+
 const detached = (lab: LabHost, container: string): void => {
   expect(tryRun('ip', '-n', `${lab.prefix}${container}`, 'link', 'show', 'eth0').status).not.toBe(0);
 };
@@ -189,10 +195,13 @@ export const CASES = {
       { cni: 'DEL', containerId: 'ctr-1', netns: ns(lab, 'c1'), conf: PODS(true) },
       { cni: 'ADD', containerId: 'ctr-1', netns: ns(lab, 'c1'), conf: PODS(true) },
     ],
-    after: async (lab) => {
-      await attached(lab, 'pods', 'c1', '10.92.0.1');
-      expect((await inspect(lab, 'pods')).endpoints.map((e) => e.owner)).toEqual([{ kind: 'cni', containerId: 'ctr-1' }]);
-    },
+    after: (lab) => podAttached(lab, 'ctr-1', 'c1'),
+  },
+  cniAddAgain: {
+    name: 'CNI ADD, retried as ADD',
+    setup: async (lab) => void lab.container('c1'),
+    op: (lab) => ({ cni: 'ADD', containerId: 'ctr-1', netns: ns(lab, 'c1'), conf: PODS(true) }),
+    after: (lab) => podAttached(lab, 'ctr-1', 'c1'),
   },
   cniDel: {
     name: 'CNI DEL',

@@ -1,4 +1,4 @@
 /** Kill at every step, retry, converge: cniAdd, cniDel (see cases.ts). */
 import { crashSuite } from './cases.js';
 
-crashSuite(['cniAdd', 'cniDel']);
+crashSuite(['cniAdd', 'cniAddAgain', 'cniDel']);
