@@ -14,6 +14,7 @@ import { applyCommand, diffCommand } from './commands/apply.js';
 import { cniCommand } from './commands/cni.js';
 import { connectCommand } from './commands/connect.js';
 import { createCommand } from './commands/create.js';
+import { daemonCommand } from './commands/daemon.js';
 import { disconnectCommand } from './commands/disconnect.js';
 import { hostCommand } from './commands/host.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -26,7 +27,7 @@ import { processIo, type CliIo } from './io.js';
 const COMMANDS: readonly CliCommand[] = [
   createCommand, lsCommand, inspectCommand, rmCommand, pruneCommand,
   connectCommand, disconnectCommand, portCommand, applyCommand, diffCommand,
-  hostCommand, agentCommand, cniCommand,
+  hostCommand, daemonCommand, agentCommand, cniCommand,
 ];
 
 const USAGE_EXIT = 2;

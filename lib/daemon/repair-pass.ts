@@ -1,0 +1,53 @@
+/**
+ * The one way the daemon changes the kernel: a reconcile pass of the given scope, under the host
+ * lock, through the same syncHost every command uses. So the daemon never fights a CLI call, a
+ * CNI call or another role: they all hold the same lock while they change things, and the pass
+ * plans from records read under it.
+ *
+ * It looks first without the lock: most events are the echo of tnet's own changes (a connect's
+ * new veth, a pass's own repairs) and need nothing, and holding the lock for them would only delay
+ * the CLI. When the store cannot be read, the pass runs from the records last read (`known`) and
+ * says so: a daemon that lost etcd still puts back what a hand deleted.
+ */
+import type { Plan } from '../reconcile/plan.js';
+import type { Scope } from '../reconcile/observe.js';
+import type { ServiceContext } from '../service/context.js';
+import { loadHostRecords, syncHost, type HostRecords } from '../service/sync.js';
+
+/** A store that takes longer than this to answer is treated as unreachable for this pass. */
+export const STORE_READ_TIMEOUT_MS = 3_000;
+
+export interface RepairOutcome {
+  readonly plan: Plan;
+  readonly records: HostRecords;
+  /** Set when the store could not be read and the pass ran from the last known records. */
+  readonly storeError?: string;
+}
+
+const within = <T>(ms: number, what: string, p: Promise<T>): Promise<T> =>
+  new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e: unknown) => (clearTimeout(t), reject(e instanceof Error ? e : new Error(String(e)))),
+    );
+  });
+
+const readRecords = async (ctx: ServiceContext, known: HostRecords | undefined): Promise<{ records: HostRecords; storeError?: string }> => {
+  try {
+    return { records: await within(STORE_READ_TIMEOUT_MS, 'reading the store', loadHostRecords(ctx)) };
+  } catch (e) {
+    if (known === undefined) throw e;
+    return { records: known, storeError: e instanceof Error ? e.message : String(e) };
+  }
+};
+
+export const repair = async (ctx: ServiceContext, scope: Scope, known?: HostRecords): Promise<RepairOutcome> => {
+  const first = await readRecords(ctx, known);
+  const look = await syncHost(ctx, { scope, dryRun: true }, first.records).catch(() => undefined);
+  if (look !== undefined && look.actions.length === 0) return { plan: look, ...first };
+  return ctx.repo.withHostLock(async () => {
+    const fresh = first.storeError === undefined ? await readRecords(ctx, first.records) : first;
+    return { plan: await syncHost(ctx, { scope }, fresh.records), ...fresh };
+  });
+};

@@ -1,0 +1,149 @@
+/**
+ * Sockets that receive the kernel's change notifications in one namespace: rtnetlink multicast
+ * groups (links, addresses, routes, neighbours, netconf) and nftables' NFNLGRP_NFTABLES. Each is
+ * netlink@0.3's raw socket, created inside a withNetns window (a netlink socket belongs to the
+ * namespace it was created in), with messages split and parsed here so the nlmsg type is kept
+ * (the package's parsed 'message' event drops it).
+ *
+ * A socket keeps its namespace alive: whoever opens one in a container's namespace must close it
+ * once the container is gone (see daemon/netns-watch.ts), or the namespace and its veth live on.
+ */
+import { createRequire } from 'node:module';
+import type * as Raw from 'netlink/dist/raw.js';
+import type * as Structs from 'netlink/dist/structs.js';
+import type { NftBatch, NftEvent, RtnlEvent } from './event-types.js';
+import { parseNftMessage } from './nft-event-parse.js';
+import { withNetns } from './netns.js';
+import { netlinkModule } from './rtnl.js';
+import { parseRtnlEvent } from './rtnl-event-parse.js';
+import type { NetnsHandle } from './types.js';
+
+/** RTNLGRP_* (linux/rtnetlink.h). */
+export const RTNL_GROUPS = {
+  link: 1,
+  neighbour: 3,
+  ipv4Address: 5,
+  ipv4Route: 7,
+  ipv6Address: 9,
+  ipv6Route: 11,
+  ipv4Netconf: 24,
+  ipv6Netconf: 25,
+} as const;
+export type RtnlGroup = keyof typeof RTNL_GROUPS;
+
+const NETLINK_ROUTE = 0;
+const NETLINK_NETFILTER = 12;
+const NFNLGRP_NFTABLES = 7;
+/**
+ * Deleting a bridge with 500 ports notifies ~500 link changes at once (~2 KB each). SO_RCVBUF is
+ * capped by net.core.rmem_max; a smaller buffer only means more overruns, each costing a full pass.
+ */
+const RECV_BUFFER_BYTES = 8 << 20;
+
+export interface EventHandlers<E> {
+  /** Notifications received in one read of the socket, in order. */
+  readonly events: (events: readonly E[]) => void;
+  /**
+   * Notifications were lost (the receive buffer overflowed: ENOBUFS), or the socket failed
+   * (`dead`: it receives nothing more and must be opened again).
+   */
+  readonly lost: (why: string, dead: boolean) => void;
+}
+
+export interface EventSocket {
+  close(): void;
+}
+
+interface Loaded {
+  readonly RawNetlinkSocket: typeof Raw.RawNetlinkSocket;
+  readonly parseMessages: typeof Structs.parseMessages;
+}
+let loaded: Loaded | undefined;
+const load = (): Loaded => {
+  if (loaded) return loaded;
+  const req = createRequire(import.meta.url);
+  const { RawNetlinkSocket } = req('netlink/dist/raw.js') as typeof Raw;
+  const { parseMessages } = req('netlink/dist/structs.js') as typeof Structs;
+  return (loaded = { RawNetlinkSocket, parseMessages });
+};
+
+const openRaw = (
+  netns: NetnsHandle,
+  protocol: number,
+  groups: readonly number[],
+  onMessage: (type: number, data: Buffer) => void,
+  lost: EventHandlers<unknown>['lost'],
+  onRead: () => void,
+): EventSocket => {
+  const { RawNetlinkSocket, parseMessages } = load();
+  const socket = withNetns(netns.fd, () => {
+    const s = new RawNetlinkSocket(protocol, { recvBufferSize: RECV_BUFFER_BYTES, sendBufferSize: 0 });
+    try {
+      for (const g of groups) s.addMembership(g);
+    } catch (e) {
+      s.close();
+      throw e;
+    }
+    return s;
+  });
+  let open = true;
+  socket.on('message', (buf: Buffer) => {
+    let messages;
+    try {
+      messages = parseMessages(buf);
+    } catch {
+      return; // a datagram that does not parse says nothing we could use
+    }
+    for (const m of messages) onMessage(m.type, m.data);
+    onRead();
+  });
+  socket.on('error', (e: Error & { code?: string }) => {
+    // ENOBUFS: the kernel dropped notifications but the socket goes on; anything else closed it.
+    const dead = e.code !== 'ENOBUFS';
+    if (dead) open = false;
+    lost(`${netns.path}: ${e.code ?? e.message}`, dead);
+  });
+  return {
+    close: () => {
+      if (open) socket.close();
+      open = false;
+    },
+  };
+};
+
+/** rtnetlink notifications of `groups` in `netns`. */
+export const openRtnlEvents = (netns: NetnsHandle, groups: readonly RtnlGroup[], on: EventHandlers<RtnlEvent>): EventSocket => {
+  const nl = netlinkModule();
+  let batch: RtnlEvent[] = [];
+  return openRaw(netns, NETLINK_ROUTE, groups.map((g) => RTNL_GROUPS[g]), (type, data) => {
+    const e = parseRtnlEvent(nl, type, data);
+    if (e !== undefined) batch.push(e);
+  }, on.lost, () => {
+    if (batch.length === 0) return;
+    const events = batch;
+    batch = [];
+    on.events(events);
+  });
+};
+
+/**
+ * nftables notifications in `netns`, delivered per transaction: the kernel sends a transaction's
+ * changes, then one NEWGEN message with the pid of the process that committed it.
+ */
+export const openNftEvents = (netns: NetnsHandle, on: EventHandlers<NftBatch>): EventSocket => {
+  let pending: NftEvent[] = [];
+  let done: NftBatch[] = [];
+  return openRaw(netns, NETLINK_NETFILTER, [NFNLGRP_NFTABLES], (type, data) => {
+    const m = parseNftMessage(type, data);
+    if (m?.kind === 'event') pending.push(m.event);
+    else if (m?.kind === 'generation') {
+      done.push({ pid: m.pid, events: pending });
+      pending = [];
+    }
+  }, on.lost, () => {
+    if (done.length === 0) return;
+    const batches = done;
+    done = [];
+    on.events(batches);
+  });
+};
