@@ -45,10 +45,10 @@ export const hostEventTargets = (index: DriftIndex, names: LinkNames, e: RtnlEve
       if (link === undefined || isLinkLocal(e.address)) return [];
       return link.addresses.has(cidrKey(e)) === (e.op === 'del') ? [NETWORKS] : [];
     }
-    case 'neighbour': {
-      const onVxlan = index.vxlans.has(names.get(e.index) ?? '');
-      return onVxlan && e.op === 'del' && (e.permanent || e.self) ? [NETWORKS] : [];
-    }
+    case 'neighbour':
+      // Only tnet's entries live on its VXLAN devices (learning off); a removal does not say
+      // whether the entry was permanent (the kernel demotes it first), so any removal counts.
+      return e.op === 'del' && index.vxlans.has(names.get(e.index) ?? '') ? [NETWORKS] : [];
     case 'netconf':
       return e.index === -1 && e.forwarding === false && index.forwarding.has(e.family) ? [NETWORKS] : [];
     case 'route':

@@ -10,7 +10,7 @@
  * so that is noticed at once; /proc paths (a PID's namespace) cannot be, and are checked every
  * few seconds instead (a stat each, nothing more).
  */
-import { fstatSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, fstatSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { isTnetError } from '../errors.js';
 import type { RtnlEvent } from '../kernel/event-types.js';
@@ -38,6 +38,7 @@ export interface NamespaceWatcher {
 
 const GROUPS = ['link', 'ipv4Address', 'ipv6Address', 'ipv4Route', 'ipv6Route'] as const;
 const UNWATCHABLE = /^\/proc\//;
+const APPEAR_RETRIES_MS = [5, 50, 500, 2_000];
 
 interface Followed {
   socket: EventSocket;
@@ -97,13 +98,19 @@ export const createNamespaceWatcher = (kernel: Kernel, on: NamespaceHandlers): N
     on.gone(path);
   };
 
-  const check = (path: string): void => {
+  const retries = new Set<NodeJS.Timeout>();
+  const check = (path: string, attempt = 0): void => {
     const f = followed.get(path);
     if (f !== undefined && changed(path, f)) letGo(path);
     // A new namespace under a wanted name (`ip netns add` again) is the container coming back.
-    if (!followed.has(path) && missing.has(path) && open(path)) {
+    if (followed.has(path) || !missing.has(path)) return;
+    if (open(path)) {
       missing.delete(path);
       on.appeared(path);
+    } else if (attempt < APPEAR_RETRIES_MS.length && existsSync(path)) {
+      // The file is made before the namespace is mounted on it, and the mount makes no event.
+      const t = setTimeout(() => (retries.delete(t), check(path, attempt + 1)), APPEAR_RETRIES_MS[attempt]);
+      retries.add(t);
     }
   };
 
@@ -146,6 +153,7 @@ export const createNamespaceWatcher = (kernel: Kernel, on: NamespaceHandlers): N
     },
     missing: () => [...missing],
     close: () => {
+      for (const t of retries) clearTimeout(t);
       for (const f of followed.values()) f.socket.close();
       followed.clear();
       for (const w of dirs.values()) w.close();

@@ -11,20 +11,10 @@
  * Both are decided under the host lock against a fresh read, so a connect or an ADD that raced
  * with the namespace's removal is never undone by mistake.
  */
-import { isTnetError } from '../errors.js';
 import type { Endpoint } from '../model/types.js';
 import type { ServiceContext } from '../service/context.js';
 import { disconnectLocked } from '../service/endpoints.js';
-
-export const namespaceExists = (ctx: ServiceContext, path: string): boolean => {
-  try {
-    ctx.kernel.openNetns(path).close();
-    return true;
-  } catch (e) {
-    if (isTnetError(e, 'notFound')) return false;
-    throw e;
-  }
-};
+import { namespaceExists } from '../service/gone.js';
 
 export interface GoneEndpoints {
   readonly released: readonly Endpoint[];
@@ -44,9 +34,3 @@ export const releaseGone = (ctx: ServiceContext, ids: ReadonlySet<string>): Prom
     }
     return { released, kept };
   });
-
-/** The line the daemon, `inspect` and `doctor` give for a kept endpoint whose namespace is gone. */
-export const goneAdvice = (e: Endpoint): string => {
-  const addresses = [e.ipv4, e.ipv6].filter((a) => a !== undefined).join(', ');
-  return `endpoint ${e.network}/${e.netns}: the namespace is gone; run 'tnet disconnect ${e.network} --netns ${e.netns}' to free ${addresses === '' ? 'it' : addresses} (it is attached again if the namespace comes back)`;
-};

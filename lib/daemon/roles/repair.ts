@@ -18,7 +18,8 @@ import type { Endpoint } from '../../model/types.js';
 import { driftIndex, endpointsIn, type DriftIndex } from '../drift-index.js';
 import { containerEventTargets, hostEventTargets, nftBatchTargets, trackLink, type LinkNames } from '../event-targets.js';
 import { createNamespaceWatcher } from '../netns-watch.js';
-import { goneAdvice, releaseGone } from '../release.js';
+import { goneAdvice } from '../../service/gone.js';
+import { releaseGone } from '../release.js';
 import { requireHost, type Role } from '../role.js';
 import type { Target } from '../targets.js';
 
