@@ -6,13 +6,15 @@
  *
  * It looks first without the lock: most events are the echo of tnet's own changes (a connect's
  * new veth, a pass's own repairs) and need nothing, and holding the lock for them would only delay
- * the CLI. When the store cannot be read, the pass runs from the records last read (`known`) and
+ * the CLI. A look that would only rewrite port-forward elements blind checks them first
+ * (forward-check.ts), so an endpoint with published ports is not "repaired" after every connect. When the store cannot be read, the pass runs from the records last read (`known`) and
  * says so: a daemon that lost etcd still puts back what a hand deleted.
  */
 import type { Plan } from '../reconcile/plan.js';
 import type { Scope } from '../reconcile/observe.js';
 import type { ServiceContext } from '../service/context.js';
 import { loadHostRecords, syncHost, type HostRecords } from '../service/sync.js';
+import { alreadyPresent, onlyBlindAdds } from './forward-check.js';
 
 /** A store that takes longer than this to answer is treated as unreachable for this pass. */
 export const STORE_READ_TIMEOUT_MS = 3_000;
@@ -45,7 +47,9 @@ const readRecords = async (ctx: ServiceContext, known: HostRecords | undefined):
 export const repair = async (ctx: ServiceContext, scope: Scope, known?: HostRecords): Promise<RepairOutcome> => {
   const first = await readRecords(ctx, known);
   const look = await syncHost(ctx, { scope, dryRun: true }, first.records).catch(() => undefined);
-  if (look !== undefined && look.actions.length === 0) return { plan: look, ...first };
+  if (look !== undefined && (look.actions.length === 0 || (onlyBlindAdds(look.actions) && alreadyPresent(ctx.kernel.nft, look.actions)))) {
+    return { plan: { ...look, actions: [] }, ...first };
+  }
   return ctx.repo.withHostLock(async () => {
     const fresh = first.storeError === undefined ? await readRecords(ctx, first.records) : first;
     return { plan: await syncHost(ctx, { scope }, fresh.records), ...fresh };

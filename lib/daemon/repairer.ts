@@ -102,9 +102,11 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
     for (const n of notes) log(`note: ${n}`);
   };
 
-  const fail = (key: string, e: unknown): void => {
+  /** The key waits, then its work is tried again (a new event for it changes nothing to that). */
+  const fail = (key: string, work: Work, e: unknown): void => {
     const message = e instanceof Error ? e.message : String(e);
     const delay = backoff.failed(key, message, clock());
+    merge(pending, work);
     log(`repair of ${key} failed: ${message}; next try in ${Math.round(delay / 1000)} s`);
   };
 
@@ -122,7 +124,7 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
       for (const key of keysOf(work)) {
         const r = backoff.succeeded(key, changed, clock());
         if (r === 'recovered') log(`repair of ${key} works again`);
-        if (r === 'flapping') fail(key, new Error('its repairs keep being undone; waiting before the next'));
+        if (r === 'flapping') fail(key, workOfKey(work, key), new Error('its repairs keep being undone; waiting before the next'));
       }
       for (const l of listeners) l(o, work);
       return { ok: true };
@@ -135,20 +137,16 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
     const first = await attempt(work);
     if (first.ok) return;
     const keys = keysOf(work);
-    if (keys.length === 1) return fail(keys[0] ?? 'networks', first.error);
+    if (keys.length === 1) return fail(keys[0] ?? 'networks', work, first.error);
     // Find the culprit: the network part alone, then each key alone.
     const base = emptyWork();
     base.networks = true;
     for (const r of work.reasons) base.reasons.add(r);
     const net = await attempt(base);
-    if (!net.ok) {
-      fail('networks', net.error);
-      merge(pending, work);
-      return;
-    }
+    if (!net.ok) return fail('networks', work, net.error);
     for (const key of keys.filter((k) => k !== 'networks')) {
       const alone = await attempt(workOfKey(work, key));
-      if (!alone.ok) fail(key, alone.error);
+      if (!alone.ok) fail(key, workOfKey(work, key), alone.error);
     }
   };
 
