@@ -18,6 +18,8 @@ import { alreadyPresent, onlyBlindAdds } from './forward-check.js';
 
 /** A store that takes longer than this to answer is treated as unreachable for this pass. */
 export const STORE_READ_TIMEOUT_MS = 3_000;
+/** Once the store is known to be unreachable, a pass does not wait long for it to come back. */
+export const STORE_DOWN_TIMEOUT_MS = 300;
 
 export interface RepairOutcome {
   readonly plan: Plan;
@@ -35,23 +37,24 @@ const within = <T>(ms: number, what: string, p: Promise<T>): Promise<T> =>
     );
   });
 
-const readRecords = async (ctx: ServiceContext, known: HostRecords | undefined): Promise<{ records: HostRecords; storeError?: string }> => {
+const readRecords = async (ctx: ServiceContext, known: HostRecords | undefined, timeoutMs: number): Promise<{ records: HostRecords; storeError?: string }> => {
   try {
-    return { records: await within(STORE_READ_TIMEOUT_MS, 'reading the store', loadHostRecords(ctx)) };
+    return { records: await within(timeoutMs, 'reading the store', loadHostRecords(ctx)) };
   } catch (e) {
     if (known === undefined) throw e;
     return { records: known, storeError: e instanceof Error ? e.message : String(e) };
   }
 };
 
-export const repair = async (ctx: ServiceContext, scope: Scope, known?: HostRecords): Promise<RepairOutcome> => {
-  const first = await readRecords(ctx, known);
+/** storeDown: the last pass could not read the store (it is given less time to answer). */
+export const repair = async (ctx: ServiceContext, scope: Scope, known?: HostRecords, storeDown = false): Promise<RepairOutcome> => {
+  const first = await readRecords(ctx, known, storeDown ? STORE_DOWN_TIMEOUT_MS : STORE_READ_TIMEOUT_MS);
   const look = await syncHost(ctx, { scope, dryRun: true }, first.records).catch(() => undefined);
   if (look !== undefined && (look.actions.length === 0 || (onlyBlindAdds(look.actions) && alreadyPresent(ctx.kernel.nft, look.actions)))) {
     return { plan: { ...look, actions: [] }, ...first };
   }
   return ctx.repo.withHostLock(async () => {
-    const fresh = first.storeError === undefined ? await readRecords(ctx, first.records) : first;
+    const fresh = first.storeError === undefined ? await readRecords(ctx, first.records, STORE_READ_TIMEOUT_MS) : first;
     return { plan: await syncHost(ctx, { scope }, fresh.records), ...fresh };
   });
 };

@@ -114,7 +114,7 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
   const attempt = async (work: Work): Promise<{ ok: true } | { ok: false; error: unknown }> => {
     const started = clock();
     try {
-      const o = await repair(ctx, scopeOf(work), known);
+      const o = await repair(ctx, scopeOf(work), known, !store.reachable);
       known = o.records;
       passes++;
       lastPass = iso(clock());

@@ -27,7 +27,7 @@ import type { Target } from '../targets.js';
 const PROC_CHECK_MS = 5_000;
 const HOST_GROUPS = ['link', 'neighbour', 'ipv4Address', 'ipv6Address', 'ipv4Netconf', 'ipv6Netconf'] as const;
 
-const describe = (e: RtnlEvent, where: string): string => {
+const describe = (e: RtnlEvent, where: string, names?: LinkNames): string => {
   const verb = e.kind !== 'netconf' && e.op === 'del' ? 'removed' : 'changed';
   switch (e.kind) {
     case 'link':
@@ -37,7 +37,7 @@ const describe = (e: RtnlEvent, where: string): string => {
     case 'route':
       return `route ${e.destination}${where} ${verb}`;
     case 'neighbour':
-      return `${e.bridge ? 'fdb' : 'neighbour'} entry on #${e.index} ${verb}`;
+      return `${e.bridge ? 'fdb' : 'neighbour'} entry on ${names?.get(e.index) ?? `#${e.index}`} ${verb}`;
     case 'netconf':
       return `IPv${e.family} forwarding ${e.forwarding === false ? 'off' : 'changed'}`;
   }
@@ -67,7 +67,7 @@ export const repairRole: Role = {
       for (const e of events) {
         const previous = e.kind === 'link' ? hostNames.get(e.index) : undefined;
         trackLink(hostNames, e);
-        request(hostEventTargets(index, hostNames, e, previous), describe(e, ''));
+        request(hostEventTargets(index, hostNames, e, previous), describe(e, '', hostNames));
       }
     };
     const lost = (why: string, targets: readonly Target[]): void => {
