@@ -15,6 +15,22 @@ type ForwardUpdate = Extract<Action, { do: 'updateForwards' }>;
 export const onlyBlindAdds = (actions: readonly Action[]): actions is readonly ForwardUpdate[] =>
   actions.every((a) => a.do === 'updateForwards' && !a.observed && a.remove.length === 0 && a.forget.length === 0);
 
+/**
+ * libnftables 1.0.6 answers `get element` in nft syntax even on a JSON context
+ * (`elements = { tcp . 8080 comment "tnet:…" : 80 }`); a later one may answer JSON.
+ */
+export const elementsOfGet = (map: string, out: string): NftElement[] => {
+  try {
+    return ((JSON.parse(out) as { nftables?: unknown[] }).nftables ?? []).flatMap(elementsOfListed);
+  } catch {
+    const m = /elements = \{ (.+?)(?: comment "([^"]*)")? : (\S+) \}/.exec(out);
+    if (m === null) return [];
+    const key = (m[1] ?? '').split(' . ').map((k) => (/^\d+$/.test(k) ? Number(k) : k));
+    const value = m[3] ?? '';
+    return [{ map, key, value: /^\d+$/.test(value) ? Number(value) : value, comment: m[2] ?? '' }];
+  }
+};
+
 const present = (nft: NftSession, e: NftElement): boolean => {
   let out: string;
   try {
@@ -22,8 +38,7 @@ const present = (nft: NftSession, e: NftElement): boolean => {
   } catch {
     return false; // absent (or unreadable): the write is a repair
   }
-  const listed = ((JSON.parse(out) as { nftables?: unknown[] }).nftables ?? []).flatMap(elementsOfListed);
-  return listed.some((l) => elementId(l) === elementId(e) && sameElement(l, e));
+  return elementsOfGet(e.map, out).some((l) => elementId(l) === elementId(e) && sameElement(l, e));
 };
 
 /** Whether every element these updates would add is already in the kernel, value and owner alike. */

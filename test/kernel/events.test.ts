@@ -45,7 +45,7 @@ describe('rtnetlink notifications', () => {
   it('name the link created, changed and deleted, with its state', async () => {
     inNetns(NS, 'ip', 'link', 'add', 'tev0', 'type', 'bridge');
     inNetns(NS, 'ip', 'link', 'set', 'tev0', 'mtu', '1400', 'alias', 'tnet:0123456789ab', 'up');
-    const changed = await until('link up', () => rtnl.find((e) => e.kind === 'link' && e.name === 'tev0' && e.up && e.mtu === 1400));
+    const changed = await until('link up', () => rtnl.find((e): e is Extract<RtnlEvent, { kind: 'link' }> => e.kind === 'link' && e.name === 'tev0' && e.up && e.mtu === 1400));
     expect(changed).toMatchObject({ op: 'new', alias: 'tnet:0123456789ab' });
     inNetns(NS, 'ip', 'addr', 'add', '10.97.0.1/24', 'dev', 'tev0');
     await until('address', () => rtnl.find((e) => e.kind === 'address' && e.op === 'new' && e.address === '10.97.0.1' && e.prefixLength === 24));

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createBackoff, FLAP_LIMIT, MAX_DELAY_MS } from '../../lib/daemon/backoff.js';
 import { parseControlRequest } from '../../lib/daemon/control-protocol.js';
+import { elementsOfGet } from '../../lib/daemon/forward-check.js';
 import { driftIndex } from '../../lib/daemon/drift-index.js';
 import { containerEventTargets, hostEventTargets, MAX_ENDPOINTS_PER_BATCH, nftBatchTargets, trackLink, type LinkNames } from '../../lib/daemon/event-targets.js';
 import { addTarget, emptyWork, keysOf, scopeOf, splitWork } from '../../lib/daemon/targets.js';
@@ -207,5 +208,15 @@ describe('control requests', () => {
     expect(parseControlRequest(Buffer.from('{"op":"rm -rf"}'))).toMatchObject({ ok: false, error: expect.stringContaining('unknown op') });
     expect(parseControlRequest(Buffer.from('\u0000garbage'))).toMatchObject({ ok: false, error: expect.stringContaining('not JSON') });
     expect(parseControlRequest(Buffer.alloc(10_000, 'a'))).toMatchObject({ ok: false, error: expect.stringContaining('too long') });
+  });
+});
+
+describe('get element answers', () => {
+  it('are read in nft syntax (libnftables 1.0.6) as in JSON', () => {
+    const text = 'table inet tnet {\n\tmap fwd4_port {\n\t\ttype inet_proto . ipv4_addr . inet_service : inet_service\n\t\telements = { tcp . 10.0.0.1 . 8080 comment "tnet:0123456789ab:ba9876543210" : 80 }\n\t}\n}\n';
+    expect(elementsOfGet('fwd4_port', text)).toEqual([{ map: 'fwd4_port', key: ['tcp', '10.0.0.1', 8080], value: 80, comment: 'tnet:0123456789ab:ba9876543210' }]);
+    const json = JSON.stringify({ nftables: [{ map: { name: 'fwd4_any_addr', elem: [[{ elem: { val: { concat: ['udp', 53] }, comment: 'tnet:x' } }, '10.0.0.2']] } }] });
+    expect(elementsOfGet('fwd4_any_addr', json)).toEqual([{ map: 'fwd4_any_addr', key: ['udp', 53], value: '10.0.0.2', comment: 'tnet:x' }]);
+    expect(elementsOfGet('m', 'nothing here')).toEqual([]);
   });
 });
