@@ -8,11 +8,13 @@
  * A socket keeps its namespace alive: whoever opens one in a container's namespace must close it
  * once the container is gone (see daemon/netns-watch.ts), or the namespace and its veth live on.
  */
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Raw from 'netlink/dist/raw.js';
 import type * as Structs from 'netlink/dist/structs.js';
 import type { NftBatch, NftEvent, RtnlEvent } from './event-types.js';
 import { parseNftMessage } from './nft-event-parse.js';
+import { forceReceiveBuffer, netlinkPortOf } from './libc.js';
 import { withNetns } from './netns.js';
 import { netlinkModule } from './rtnl.js';
 import { parseRtnlEvent } from './rtnl-event-parse.js';
@@ -35,8 +37,10 @@ const NETLINK_ROUTE = 0;
 const NETLINK_NETFILTER = 12;
 const NFNLGRP_NFTABLES = 7;
 /**
- * Deleting a bridge with 500 ports notifies ~500 link changes at once (~2 KB each). SO_RCVBUF is
- * capped by net.core.rmem_max; a smaller buffer only means more overruns, each costing a full pass.
+ * Deleting a bridge with 500 ports notifies ~500 link changes at once (~2 KB each, several KB of
+ * buffer each). SO_RCVBUF is capped by net.core.rmem_max (208 KB on a stock Debian): the host's
+ * sockets force their buffer past it (forceBuffer); a smaller buffer only means more overruns,
+ * each costing a full pass.
  */
 const RECV_BUFFER_BYTES = 8 << 20;
 
@@ -67,6 +71,25 @@ const load = (): Loaded => {
   return (loaded = { RawNetlinkSocket, parseMessages });
 };
 
+/**
+ * The package keeps the socket's fd to itself: find it among ours by the port it is bound to.
+ * One scan of /proc/self/fd, so only for the host's few sockets.
+ */
+const forceBuffer = (socket: Raw.RawNetlinkSocket, target: string): void => {
+  if (socket.getRecvBufferSize() >= RECV_BUFFER_BYTES) return;
+  const port = socket.address().port;
+  for (const entry of readdirSync('/proc/self/fd')) {
+    const fd = Number(entry);
+    if (netlinkPortOf(fd) !== port) continue;
+    try {
+      forceReceiveBuffer(fd, RECV_BUFFER_BYTES, target);
+    } catch {
+      // Without CAP_NET_ADMIN the capped buffer stays: overruns then cost full passes.
+    }
+    return;
+  }
+};
+
 const openRaw = (
   netns: NetnsHandle,
   protocol: number,
@@ -74,6 +97,7 @@ const openRaw = (
   onMessage: (type: number, data: Buffer) => void,
   lost: EventHandlers<unknown>['lost'],
   onRead: () => void,
+  bigBuffer = false,
 ): EventSocket => {
   const { RawNetlinkSocket, parseMessages } = load();
   const socket = withNetns(netns.fd, () => {
@@ -86,6 +110,7 @@ const openRaw = (
     }
     return s;
   });
+  if (bigBuffer) forceBuffer(socket, netns.path);
   let open = true;
   socket.on('message', (buf: Buffer) => {
     let messages;
@@ -111,8 +136,8 @@ const openRaw = (
   };
 };
 
-/** rtnetlink notifications of `groups` in `netns`. */
-export const openRtnlEvents = (netns: NetnsHandle, groups: readonly RtnlGroup[], on: EventHandlers<RtnlEvent>): EventSocket => {
+/** rtnetlink notifications of `groups` in `netns`; bigBuffer for a namespace with bursts (the host's). */
+export const openRtnlEvents = (netns: NetnsHandle, groups: readonly RtnlGroup[], on: EventHandlers<RtnlEvent>, bigBuffer = false): EventSocket => {
   const nl = netlinkModule();
   let batch: RtnlEvent[] = [];
   return openRaw(netns, NETLINK_ROUTE, groups.map((g) => RTNL_GROUPS[g]), (type, data) => {
@@ -123,7 +148,7 @@ export const openRtnlEvents = (netns: NetnsHandle, groups: readonly RtnlGroup[],
     const events = batch;
     batch = [];
     on.events(events);
-  });
+  }, bigBuffer);
 };
 
 /**
@@ -145,5 +170,5 @@ export const openNftEvents = (netns: NetnsHandle, on: EventHandlers<NftBatch>): 
     const batches = done;
     done = [];
     on.events(batches);
-  });
+  }, true);
 };

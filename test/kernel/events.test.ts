@@ -86,3 +86,22 @@ add element inet tnet m { tcp . 8080 comment "tnet:0123456789ab:ba9876543210" : 
     expect(lost).toEqual([]);
   });
 });
+
+describe('receive buffers', () => {
+  it('pass net.core.rmem_max when forced: the socket is found by its port among our fds', async () => {
+    const { createRequire } = await import('node:module');
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const { forceReceiveBuffer, netlinkPortOf } = await import('../../lib/kernel/libc.js');
+    const { RawNetlinkSocket } = createRequire(import.meta.url)('netlink/dist/raw.js') as typeof import('netlink/dist/raw.js');
+    const socket = new RawNetlinkSocket(0, { recvBufferSize: 4096, sendBufferSize: 0 });
+    try {
+      const fd = readdirSync('/proc/self/fd').map(Number).find((f) => netlinkPortOf(f) === socket.address().port);
+      expect(fd).toBeDefined();
+      const max = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
+      forceReceiveBuffer(fd ?? -1, 2 * max, 'test socket');
+      expect(socket.getRecvBufferSize()).toBe(4 * max); // the kernel doubles what it is given
+    } finally {
+      socket.close();
+    }
+  });
+});

@@ -146,7 +146,7 @@ export const repairRole: Role = {
       sockets.push(openRtnlEvents(ctx.kernel.hostNetns, HOST_GROUPS, {
         events: onHostEvents,
         lost: (why) => lost(why, [{ kind: 'full' }]),
-      }));
+      }, true));
       sockets.push(openNftEvents(ctx.kernel.hostNetns, {
         events: (batches) => {
           for (const b of batches) {
