@@ -13,7 +13,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { loadavg } from 'node:os';
 import { openApp, type App } from '../lib/app.js';
+import { queryDaemon } from '../lib/daemon/control.js';
 import { signatureOfListed } from '../lib/firewall/encode.js';
 import { createNamedNetns, deleteNamedNetns } from '../lib/kernel/netns.js';
 import type { Kernel, NetlinkSession } from '../lib/kernel/types.js';
@@ -36,6 +38,7 @@ const stateDir = mkdtempSync(join(tmpdir(), 'tnet-bench-'));
 const cli = join(import.meta.dirname, '..', 'bin', 'tnet.cjs');
 const made: string[] = [];
 let daemon: ChildProcess | undefined;
+let daemonLog = '';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -49,13 +52,22 @@ const netns = (name: string): string => {
 const startDaemon = (): Promise<ChildProcess> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, '--host-netns', host, '--state-dir', stateDir, 'daemon', '--roles', 'repair'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
+    daemonLog = '';
     child.stderr.on('data', (d: Buffer) => {
-      log += d.toString();
-      if (log.includes('tnet daemon (pid')) resolve(child);
+      daemonLog += d.toString();
+      if (daemonLog.includes('tnet daemon (pid')) resolve(child);
     });
-    child.once('exit', (code) => reject(new Error(`daemon exited with ${code}: ${log}`)));
+    child.once('exit', (code) => reject(new Error(`daemon exited with ${code}: ${daemonLog}`)));
   });
+
+/** Until the daemon's first full pass is done and nothing is pending (asked on its control socket). */
+const settled = async (): Promise<void> => {
+  for (;;) {
+    const repair = (await queryDaemon(stateDir))?.['repair'] as { passes?: number; pending?: string } | undefined;
+    if ((repair?.passes ?? 0) > 0 && repair?.pending === undefined) return;
+    await sleep(200);
+  }
+};
 
 /** utime + stime of a process, in seconds. */
 const cpuSeconds = (pid: number): number => {
@@ -161,7 +173,9 @@ const measure = async (k: Kernel, p: Probe, drift: Drift): Promise<number[]> => 
     await drift.damage(k, p);
     for (;;) {
       if (await drift.right(k, p)) break;
-      if (performance.now() - t0 > TIMEOUT_MS) throw new Error(`${drift.name}: not repaired within ${TIMEOUT_MS} ms (trial ${i + 1})`);
+      if (performance.now() - t0 > TIMEOUT_MS) {
+        throw new Error(`${drift.name}: not repaired within ${TIMEOUT_MS} ms (trial ${i + 1}); the daemon's log ends:\n${daemonLog.split('\n').slice(-15).join('\n')}`);
+      }
       await new Promise((r) => setImmediate(r));
     }
     times.push(performance.now() - t0);
@@ -188,7 +202,7 @@ const main = async (): Promise<void> => {
     for (const size of levels) {
       while (attached < size) await connect(app.ctx, { network: 'bench', netns: netns(`f${attached++}`) });
       daemon = await startDaemon();
-      await sleep(2_000); // its first full pass
+      await settled();
       const pid = daemon.pid ?? 0;
       const cpu0 = cpuSeconds(pid);
       await sleep(idleSeconds * 1000);
@@ -209,6 +223,7 @@ const main = async (): Promise<void> => {
     daemon?.kill('SIGKILL');
     await app?.close();
   }
+  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (2 cores; other jobs share the machine)`);
   printTable(['endpoints', 'damage', 'repaired p50 ms', 'p95 ms', 'max ms'], rows);
   console.log(`\nidle CPU of the daemon:\n  ${idle.join('\n  ')}`);
   console.log([

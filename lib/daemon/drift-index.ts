@@ -37,6 +37,8 @@ export interface DriftIndex {
   readonly networkLinks: ReadonlyMap<string, WantedLink>;
   readonly vxlans: ReadonlySet<string>;
   readonly hostVeths: ReadonlyMap<string, WantedVeth>;
+  /** Endpoints whose veth a bridge holds, by bridge name. */
+  readonly ports: ReadonlyMap<string, readonly string[]>;
   /** Container namespaces (paths) of this host's endpoints, and what tnet puts in each. */
   readonly namespaces: ReadonlyMap<string, readonly WantedInterface[]>;
   /** Endpoints by owner tag, the comment of their port-forward elements. */
@@ -54,6 +56,7 @@ export const driftIndex = (records: HostRecords): DriftIndex => {
   const networkLinks = new Map<string, WantedLink>();
   const vxlans = new Set<string>();
   const hostVeths = new Map<string, WantedVeth>();
+  const ports = new Map<string, string[]>();
   const namespaces = new Map<string, WantedInterface[]>();
   const byOwner = new Map<string, string>();
   const forwarding = new Set<IpFamily>();
@@ -76,11 +79,14 @@ export const driftIndex = (records: HostRecords): DriftIndex => {
       namespaces.set(eo.netns, inNs);
       if (eo.kind !== 'veth') continue;
       hostVeths.set(eo.hostVeth.name, { endpointId: endpoint.id, master: eo.hostVeth.master, mtu: eo.hostVeth.mtu, alias: eo.hostVeth.alias });
+      const onBridge = ports.get(eo.hostVeth.master) ?? [];
+      ports.set(eo.hostVeth.master, onBridge);
+      onBridge.push(endpoint.id);
       const c = eo.container;
       inNs.push({ endpointId: endpoint.id, ifname: c.ifname, mtu: c.mtu, mac: c.mac, addresses: keys(c.addresses), routes: new Set(c.routes.map((r) => r.destination)) });
     }
   }
-  return { networkLinks, vxlans, hostVeths, namespaces, byOwner, forwarding, local };
+  return { networkLinks, vxlans, hostVeths, ports, namespaces, byOwner, forwarding, local };
 };
 
 /** Endpoints living in a namespace (an endpoint of the none driver has no interface of ours there). */

@@ -29,7 +29,11 @@ export const hostEventTargets = (index: DriftIndex, names: LinkNames, e: RtnlEve
   switch (e.kind) {
     case 'link': {
       const network = index.networkLinks.get(e.name);
-      if (network !== undefined) return e.op === 'del' || !e.up || e.mtu !== network.mtu || e.alias !== network.alias ? [NETWORKS] : [];
+      if (network !== undefined) {
+        if (e.op === 'new' && e.up && e.mtu === network.mtu && e.alias === network.alias) return [];
+        // A bridge that goes takes its ports out: look at them in the same pass, not port by port.
+        return [NETWORKS, ...(index.ports.get(e.name) ?? []).map((id): Target => ({ kind: 'hostSide', id }))];
+      }
       const veth = index.hostVeths.get(e.name);
       if (veth !== undefined) {
         const fine = e.op === 'new' && e.up && e.mtu === veth.mtu && e.alias === veth.alias && e.masterIndex !== undefined && e.masterIndex === indexOfName(names, veth.master);

@@ -52,6 +52,13 @@ export interface Repairer {
 }
 
 const RECENT = 20;
+/**
+ * A burst (a bridge deleted takes its 500 ports out first, port by port, then goes itself) reaches
+ * the daemon over several socket reads: the worker waits for requests to pause this long (at most
+ * COALESCE_MAX_MS) so the burst becomes one pass, not one pass per read.
+ */
+const QUIET_MS = 2;
+const COALESCE_MAX_MS = 25;
 
 export const createRepairer = (ctx: ServiceContext, log: (line: string) => void, clock: () => number = Date.now): Repairer => {
   const backoff = createBackoff();
@@ -67,6 +74,7 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
   let wake: NodeJS.Timeout | undefined;
   let stopped = false;
   let idleWaiters: Array<() => void> = [];
+  let requests = 0;
   const said = new Set<string>();
 
   const iso = (t: number): string => new Date(t).toISOString();
@@ -164,8 +172,11 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
   function kick(): void {
     if (stopped || running !== undefined) return;
     running = (async () => {
-      // Events read together (one socket read, one store poll) become one pass.
-      await new Promise((r) => setImmediate(r));
+      const started = clock();
+      for (let seen = -1; seen !== requests && clock() - started < COALESCE_MAX_MS; ) {
+        seen = requests;
+        await new Promise((r) => setTimeout(r, QUIET_MS));
+      }
       while (!stopped) {
         const job = jobs.shift();
         if (job !== undefined) {
@@ -192,6 +203,7 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
   const request = (target: Target, reason: string): void => {
     if (stopped) return;
     addTarget(pending, target, reason);
+    requests++;
     kick();
   };
 

@@ -49,6 +49,9 @@ const parseKnown = (nl: NetlinkModule, type: number, data: Buffer): RtnlEvent | 
   switch (m.kind) {
     case 'link': {
       const { data: d, attrs } = m;
+      // AF_BRIDGE link messages are about a bridge port's settings (a DELLINK when the port
+      // leaves its bridge, the device staying); the AF_UNSPEC ones say what the device is.
+      if (d.family === AF_BRIDGE) return undefined;
       return {
         kind: 'link', op: opOf(type, RTM_DELLINK), index: d.index ?? 0, name: attrs.ifname ?? '', up: d.flags?.up === true, mtu: attrs.mtu ?? 0,
         mac: attrs.address ? bytesToMac(attrs.address) : '',

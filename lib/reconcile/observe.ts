@@ -87,9 +87,13 @@ const needsLook = (d: DesiredEndpoint, scope: Scope, hostLinks: ReadonlySet<stri
   d.objects.kind !== 'shareHost' &&
   (scope === 'all' ? true : inScope(d, scope) || (d.objects.kind === 'veth' && !hostLinks.has(d.objects.hostVeth.name)));
 
+/** Past this many names one dump of every link is cheaper than a lookup each (the daemon re-enslaving a bridge's ports). */
+const LOOKUPS_BEFORE_DUMP = 32;
+
 const hostLinksFor = async (kernel: Kernel, desired: readonly DesiredNetwork[], scope: Scope): Promise<LinkState[]> => {
   if (scope === 'all') return kernel.host.listLinks();
   const names = new Set([...hostLinkNames(desired, (d) => hostSideInScope(d, scope)), ...(scope.goneLinks ?? [])]);
+  if (names.size > LOOKUPS_BEFORE_DUMP) return (await kernel.host.listLinks()).filter((l) => names.has(l.name));
   const links = [];
   for (const name of names) links.push(await kernel.host.getLink(name));
   return links.filter((l): l is LinkState => l !== undefined);

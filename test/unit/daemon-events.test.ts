@@ -40,10 +40,11 @@ describe('host events', () => {
     expect(hostEventTargets(index, names, link({ index: 7, name: 'eth9' }))).toEqual([]);
   });
 
-  it('ask for the network part when a bridge goes, changes, or loses its address, or forwarding goes off', () => {
+  it('ask for the network part when a bridge goes (its ports too), changes, or loses its address, or forwarding goes off', () => {
     const names = hostNames();
-    expect(hostEventTargets(index, names, link({ index: 10, name: bridge, op: 'del' }))).toEqual([{ kind: 'networks' }]);
-    expect(hostEventTargets(index, names, link({ index: 10, name: bridge, alias: ownerAlias(web.id), mtu: 1400 }))).toEqual([{ kind: 'networks' }]);
+    const withPorts = [{ kind: 'networks' }, { kind: 'hostSide', id: c1.id }, { kind: 'hostSide', id: c2.id }];
+    expect(hostEventTargets(index, names, link({ index: 10, name: bridge, op: 'del' }))).toEqual(withPorts);
+    expect(hostEventTargets(index, names, link({ index: 10, name: bridge, alias: ownerAlias(web.id), mtu: 1400 }))).toEqual(withPorts);
     expect(hostEventTargets(index, names, { kind: 'address', op: 'del', index: 10, family: 4, address: '10.1.0.1', prefixLength: 24 })).toEqual([{ kind: 'networks' }]);
     expect(hostEventTargets(index, names, { kind: 'address', op: 'new', index: 10, family: 4, address: '10.1.0.99', prefixLength: 24 })).toEqual([{ kind: 'networks' }]);
     expect(hostEventTargets(index, names, { kind: 'netconf', family: 4, index: -1, forwarding: false })).toEqual([{ kind: 'networks' }]);
