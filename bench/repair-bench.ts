@@ -10,10 +10,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { loadavg } from 'node:os';
 import { openApp, type App } from '../lib/app.js';
 import { queryDaemon } from '../lib/daemon/control.js';
 import { signatureOfListed } from '../lib/firewall/encode.js';

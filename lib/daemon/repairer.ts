@@ -41,9 +41,6 @@ export interface Repairer {
   incremental(job: (known: HostRecords) => Promise<HostRecords | undefined>, reason: string): void;
   /** Runs `job` in the worker's turn: no pass runs meanwhile. */
   exclusive<T>(job: () => Promise<T>): Promise<T>;
-  readonly known: HostRecords | undefined;
-  /** Called after every successful pass (with what it covered). */
-  onPass(listener: (outcome: RepairOutcome, scope: Work) => void): void;
   /** Resolves once nothing is running and nothing may run now (waiting keys aside). */
   idle(): Promise<void>;
   status(): RepairerStatus;
@@ -62,7 +59,6 @@ const COALESCE_MAX_MS = 25;
 
 export const createRepairer = (ctx: ServiceContext, log: (line: string) => void, clock: () => number = Date.now): Repairer => {
   const backoff = createBackoff();
-  const listeners: Array<(o: RepairOutcome, w: Work) => void> = [];
   const recent: RepairRecord[] = [];
   const jobs: Array<() => Promise<void>> = [];
   let pending = emptyWork();
@@ -134,7 +130,6 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
         if (r === 'recovered') log(`repair of ${key} works again`);
         if (r === 'flapping') fail(key, workOfKey(work, key), new Error('its repairs keep being undone; waiting before the next'));
       }
-      for (const l of listeners) l(o, work);
       return { ok: true };
     } catch (error) {
       return { ok: false, error };
@@ -227,10 +222,6 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
       });
     },
     exclusive,
-    get known() {
-      return known;
-    },
-    onPass: (l) => void listeners.push(l),
     idle: () => (running === undefined && jobs.length === 0 && !hasReadyWork() ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
     status: () => ({
       passes,
