@@ -55,15 +55,16 @@ export const addTarget = (work: Work, t: Target, reason: string): void => {
 export const isEmpty = (w: Work): boolean =>
   !w.full && !w.networks && w.endpoints.size === 0 && w.hostSides.size === 0 && w.goneLinks.size === 0;
 
-/** Back-off is kept per key: one failing endpoint must not hold up the others. */
-export const keysOf = (w: Work): string[] =>
-  w.full
-    ? ['full']
-    : [
-        ...(w.networks ? ['networks'] : []),
-        ...new Set([...w.endpoints, ...w.hostSides].map((id) => `endpoint:${id}`)),
-        ...[...w.goneLinks].map((n) => `link:${n}`),
-      ];
+/**
+ * Back-off is kept per key: one failing endpoint must not hold up the others, nor a failing full
+ * pass the scoped ones (a full pass covers them when it runs, but they must not wait for it).
+ */
+export const keysOf = (w: Work): string[] => [
+  ...(w.full ? ['full'] : []),
+  ...(w.networks ? ['networks'] : []),
+  ...new Set([...w.endpoints, ...w.hostSides].map((id) => `endpoint:${id}`)),
+  ...[...w.goneLinks].map((n) => `link:${n}`),
+];
 
 /** The work of one key (to run it alone after a merged pass failed). */
 export const workOfKey = (w: Work, key: string): Work => {

@@ -168,6 +168,10 @@ describe('pending work', () => {
     expect(keysOf(w)).toEqual(['networks', 'endpoint:e1', 'endpoint:e2', 'link:tnvx']);
     addTarget(w, { kind: 'full' }, 'f');
     expect(scopeOf(w)).toBe('all');
+    // A full pass that must wait does not hold up the scoped work that came with it.
+    const { now, later } = splitWork(w, (k) => k !== 'full');
+    expect(keysOf(later)).toEqual(['full']);
+    expect(scopeOf(now)).toEqual({ endpoints: new Set(['e1']), hostSides: new Set(['e2']), goneLinks: ['tnvx'] });
   });
 
   it('splits what may run now from what waits', () => {
