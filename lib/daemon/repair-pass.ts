@@ -47,14 +47,24 @@ const readRecords = async (ctx: ServiceContext, known: HostRecords | undefined, 
 };
 
 /** storeDown: the last pass could not read the store (it is given less time to answer). */
+/** Nothing to change, or only port-forward elements to write blind that are all there already. */
+const nothingToDo = (ctx: ServiceContext, plan: Plan): boolean =>
+  plan.actions.length === 0 || (onlyBlindAdds(plan.actions) && alreadyPresent(ctx.kernel.nft, plan.actions));
+const writesBlind = (plan: Plan): boolean => plan.actions.some((a) => a.do === 'updateForwards' && !a.observed);
+
 export const repair = async (ctx: ServiceContext, scope: Scope, known?: HostRecords, storeDown = false): Promise<RepairOutcome> => {
   const first = await readRecords(ctx, known, storeDown ? STORE_DOWN_TIMEOUT_MS : STORE_READ_TIMEOUT_MS);
   const look = await syncHost(ctx, { scope, dryRun: true }, first.records).catch(() => undefined);
-  if (look !== undefined && (look.actions.length === 0 || (onlyBlindAdds(look.actions) && alreadyPresent(ctx.kernel.nft, look.actions)))) {
-    return { plan: { ...look, actions: [] }, ...first };
-  }
+  if (look !== undefined && nothingToDo(ctx, look)) return { plan: { ...look, actions: [] }, ...first };
   return ctx.repo.withHostLock(async () => {
     const fresh = first.storeError === undefined ? await readRecords(ctx, first.records, STORE_READ_TIMEOUT_MS) : first;
+    // A command that held the lock while we looked may have done the work (a connect half-way
+    // through when we looked, its veth perhaps not yet tagged, which made the look fail): what is
+    // left may be blind writes of elements it already made.
+    if (look === undefined || writesBlind(look)) {
+      const again = await syncHost(ctx, { scope, dryRun: true }, fresh.records);
+      if (nothingToDo(ctx, again)) return { plan: { ...again, actions: [] }, ...fresh };
+    }
     return { plan: await syncHost(ctx, { scope }, fresh.records), ...fresh };
   });
 };

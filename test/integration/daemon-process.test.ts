@@ -153,11 +153,23 @@ describe('tnet daemon as a process', () => {
     const names = Array.from({ length: 4 }, (_, i) => lab.container(`k${i}`));
     const attached = new Set<string>();
     const stop = { done: false };
+    // A command racing the damage below may be refused (its table flushed under it). A refused
+    // connect leaves nothing; a refused disconnect may have removed the record already (what
+    // issue 9's pending phases address), so that namespace is left out of the final comparison.
+    let refused = 0;
+    const unsure = new Set<string>();
     const churn = (async () => {
       for (let i = 0; !stop.done; i++) {
         const ns = names[i % names.length] ?? '';
-        await lab.ok(...(attached.has(ns) ? ['disconnect', 'pw', '--netns', ns] : ['connect', 'pw', '--netns', ns, '-p', `${7000 + (i % names.length)}:80`]));
-        if (attached.has(ns)) attached.delete(ns);
+        const disconnecting = attached.has(ns);
+        const r = await lab.tnet(...(disconnecting ? ['disconnect', 'pw', '--netns', ns] : ['connect', 'pw', '--netns', ns, '-p', `${7000 + (i % names.length)}:80`]));
+        if (r.code !== 0 && !(disconnecting && r.err.includes('is not connected'))) {
+          refused++;
+          if (disconnecting) unsure.add(ns);
+          continue;
+        }
+        unsure.delete(ns);
+        if (disconnecting) attached.delete(ns);
         else attached.add(ns);
       }
     })();
@@ -185,10 +197,12 @@ describe('tnet daemon as a process', () => {
       stop.done = true;
       await churn;
     }
-    console.log(`kill -9 rounds:\n  ${rounds.join('\n  ')}`);
+    console.log(`kill -9 rounds (${refused} churn command(s) refused by the damage):\n  ${rounds.join('\n  ')}`);
     expect(await converged()).toBe(true);
-    expect((await endpoints()).map((e) => e.netns).sort()).toEqual([...attached].map((n) => `/run/netns/${n}`).sort());
-    for (const ns of attached) await lab.ok('disconnect', 'pw', '--netns', ns);
+    const recorded = (await endpoints()).map((e) => e.netns);
+    const path = (n: string): string => `/run/netns/${n}`;
+    expect(recorded.filter((p) => !names.some((n) => unsure.has(n) && path(n) === p)).sort()).toEqual([...attached].filter((n) => !unsure.has(n)).map(path).sort());
+    for (const p of recorded) await lab.ok('disconnect', 'pw', '--netns', p);
   }, 180_000);
 
   it('started after a reboot, rebuilds the networks, releases CNI endpoints and reports CLI ones', async () => {

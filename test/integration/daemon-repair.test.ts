@@ -110,7 +110,7 @@ describe('the daemon', () => {
     sh('ip', '-n', lab.ns, 'link', 'add', 'other0', 'type', 'bridge');
     nft('add', 'table', 'inet', 'other');
     nft('add', 'chain', 'inet', 'other', 'c', '{ type filter hook forward priority 10; }');
-    nft('add', 'rule', 'inet', 'other', 'c', 'counter');
+    nft('add', 'rule', 'inet', 'other', 'c', 'ip', 'saddr', '192.0.2.1', 'accept');
     const theirs = inNetns(lab.ns, 'nft', 'list', 'table', 'inet', 'other');
     nft('delete', 'table', 'inet', 'tnet');
     await come('table inet tnet', () => table().includes('tcp . 8080'));
