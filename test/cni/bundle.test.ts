@@ -86,6 +86,18 @@ describe('bundled CLI', () => {
     expect(readFileSync(join(units, 'tnet.service'), 'utf8')).toContain(`ExecStart="${process.execPath}" "${join(out.dir, 'tnet.cjs')}" "--state-dir"`);
     expect(readFileSync(join(units, 'tnet.service'), 'utf8')).toContain(`"daemon" "--cni-socket" "${socket}"`);
   });
+
+  it('`daemon install --systemd-dir` writes the same units, with the daemon\'s own options', async () => {
+    const units = join(out.dir, 'daemon-units');
+    const installed = await cli('daemon', 'install', '--systemd-dir', units, '--roles', 'repair,cni', '--resync', '60', '--cni-socket', join(out.dir, 'd.sock'));
+    expect(installed.code, installed.stderr).toBe(0);
+    expect(installed.stdout).toContain('systemctl enable --now tnet-cni.socket tnet.service');
+    expect(readFileSync(join(units, 'tnet.service'), 'utf8')).toContain(`"daemon" "--roles" "repair,cni" "--resync" "60" "--cni-socket" "${join(out.dir, 'd.sock')}"`);
+    expect(readFileSync(join(units, 'tnet-cni.socket'), 'utf8')).toContain(`ListenStream=${join(out.dir, 'd.sock')}`);
+    const bad = await cli('daemon', 'install', '--systemd-dir', units, '--roles', 'repair,dns');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown role dns; choose from repair, agent, cni');
+  });
 });
 
 describe('code cache', () => {

@@ -119,6 +119,9 @@ describe('tnet daemon as a process', () => {
 
     const second = cli('daemon', '--roles', 'repair');
     expect(second.code).toBe(5);
+    const agent = cli('agent');
+    expect(agent.code).toBe(2);
+    expect(agent.err).toContain('tnet agent needs this host to be part of a cluster first');
     expect(second.err).toContain(`another tnet daemon (pid ${d.child.pid}) already serves state dir ${lab.stateDir}`);
 
     const control = join(lab.stateDir, 'daemon.sock');

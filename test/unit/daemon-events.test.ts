@@ -12,6 +12,8 @@ import { containerEventTargets, hostEventTargets, MAX_ENDPOINTS_PER_BATCH, nftBa
 import { addTarget, emptyWork, keysOf, scopeOf, splitWork } from '../../lib/daemon/targets.js';
 import type { RtnlEvent } from '../../lib/kernel/event-types.js';
 import { parseNftMessage } from '../../lib/kernel/nft-event-parse.js';
+import { netlinkModule } from '../../lib/kernel/rtnl.js';
+import { parseRtnlEvent } from '../../lib/kernel/rtnl-event-parse.js';
 import { bridgeNameFor, hostVethNameFor, ownerAlias } from '../../lib/model/names.js';
 import type { Endpoint } from '../../lib/model/types.js';
 import { endpoint, network } from './fixtures.js';
@@ -116,6 +118,24 @@ describe('nftables transactions', () => {
     const big = driftIndex({ networks: [web], endpoints: many, cluster: { peers: new Map(), mode: 'store' } });
     const comments = many.map((e) => ownerAlias(web.id, e.id));
     expect(nftBatchTargets(big, { pid: 7, events: [event({ object: 'element', comments })] }, 42)).toEqual([{ kind: 'full' }]);
+  });
+});
+
+describe('rtnetlink messages', () => {
+  it('that are truncated, garbage or of types tnet does not follow are dropped without throwing', () => {
+    const nl = netlinkModule();
+    expect(parseRtnlEvent(nl, 16, Buffer.from([1, 2, 3]))).toBeUndefined();
+    expect(parseRtnlEvent(nl, 20, Buffer.alloc(40, 0xff))).toBeUndefined();
+    expect(parseRtnlEvent(nl, 80, Buffer.from([2, 0, 0, 0, 200, 0]))).toBeUndefined();
+    expect(parseRtnlEvent(nl, 3, Buffer.alloc(16))).toBeUndefined();
+  });
+
+  it('read netconf (forwarding of `all`), which netlink@0.3 does not know', () => {
+    const data = Buffer.alloc(20);
+    data[0] = 2; // AF_INET
+    data.writeUInt16LE(8, 4); data.writeUInt16LE(1, 6); data.writeInt32LE(-1, 8);
+    data.writeUInt16LE(8, 12); data.writeUInt16LE(2, 14); data.writeUInt32LE(0, 16);
+    expect(parseRtnlEvent(netlinkModule(), 80, data)).toEqual({ kind: 'netconf', family: 4, index: -1, forwarding: false });
   });
 });
 
