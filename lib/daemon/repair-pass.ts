@@ -61,9 +61,12 @@ export const repair = async (ctx: ServiceContext, scope: Scope, known?: HostReco
     // A command that held the lock while we looked may have done the work (a connect half-way
     // through when we looked, its veth perhaps not yet tagged, which made the look fail): what is
     // left may be blind writes of elements it already made.
-    if (look === undefined || writesBlind(look)) {
+    // (A look that found only blind writes missing needs no second look: the elements say it.)
+    if (look === undefined || (writesBlind(look) && !onlyBlindAdds(look.actions))) {
       const again = await syncHost(ctx, { scope, dryRun: true }, fresh.records);
       if (nothingToDo(ctx, again)) return { plan: { ...again, actions: [] }, ...fresh };
+    } else if (onlyBlindAdds(look.actions) && alreadyPresent(ctx.kernel.nft, look.actions)) {
+      return { plan: { ...look, actions: [] }, ...fresh };
     }
     return { plan: await syncHost(ctx, { scope }, fresh.records), ...fresh };
   });
