@@ -33,7 +33,8 @@ export interface RepairerStatus {
 }
 
 export interface Repairer {
-  request(target: Target, reason: string): void;
+  /** certain: the target was seen removed (see Work.certain). */
+  request(target: Target, reason: string, certain?: boolean): void;
   /**
    * Runs `job` in the worker's turn with the records of the last pass; it returns them updated
    * by what it did, or undefined when only a level pass can tell what is needed.
@@ -118,7 +119,7 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
   const attempt = async (work: Work): Promise<{ ok: true } | { ok: false; error: unknown }> => {
     const started = clock();
     try {
-      const o = await repair(ctx, scopeOf(work), known, !store.reachable);
+      const o = await repair(ctx, scopeOf(work), { ...(known === undefined ? {} : { known }), storeDown: !store.reachable, certain: work.certain });
       known = o.records;
       passes++;
       lastPass = iso(clock());
@@ -195,9 +196,9 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
 
   const hasReadyWork = (): boolean => keysOf(pending).some((k) => !blocked(k, clock()));
 
-  const request = (target: Target, reason: string): void => {
+  const request = (target: Target, reason: string, certain = false): void => {
     if (stopped) return;
-    addTarget(pending, target, reason);
+    addTarget(pending, target, reason, certain);
     requests++;
     kick();
   };

@@ -26,14 +26,20 @@ export interface Work {
   readonly goneLinks: Set<string>;
   /** Why (for the log and `tnet daemon status`), a few at most. */
   readonly reasons: Set<string>;
+  /**
+   * Something of ours was removed (an event no tnet change of a wanted object causes): the pass
+   * need not first look without the lock for whether there is anything to do.
+   */
+  certain: boolean;
 }
 
-export const emptyWork = (): Work => ({ full: false, networks: false, endpoints: new Set(), hostSides: new Set(), goneLinks: new Set(), reasons: new Set() });
+export const emptyWork = (): Work => ({ full: false, networks: false, endpoints: new Set(), hostSides: new Set(), goneLinks: new Set(), reasons: new Set(), certain: false });
 
 const MAX_REASONS = 4;
 
-export const addTarget = (work: Work, t: Target, reason: string): void => {
+export const addTarget = (work: Work, t: Target, reason: string, certain = false): void => {
   if (work.reasons.size < MAX_REASONS) work.reasons.add(reason);
+  work.certain ||= certain;
   switch (t.kind) {
     case 'full':
       work.full = true;
@@ -70,6 +76,7 @@ export const keysOf = (w: Work): string[] => [
 export const workOfKey = (w: Work, key: string): Work => {
   const one = emptyWork();
   for (const r of w.reasons) one.reasons.add(r);
+  one.certain = w.certain;
   if (key === 'full') one.full = true;
   else if (key === 'networks') one.networks = true;
   else if (key.startsWith('endpoint:')) {
@@ -91,6 +98,7 @@ export const splitWork = (from: Work, keep: (key: string) => boolean): { now: Wo
 
 export const merge = (into: Work, w: Work): void => {
   into.full ||= w.full;
+  into.certain ||= w.certain;
   into.networks ||= w.networks;
   for (const id of w.endpoints) into.endpoints.add(id);
   for (const id of w.hostSides) into.hostSides.add(id);

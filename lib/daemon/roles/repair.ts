@@ -52,9 +52,11 @@ export const repairRole: Role = {
     const { ctx, repairer, feed } = requireHost(d, 'repair');
     const log = (line: string): void => d.log(`repair: ${line}`);
     const counts = { host: 0, nft: 0, container: 0, overruns: 0 };
-    const request = (targets: readonly Target[], reason: string): void => {
-      for (const t of targets) repairer.request(t, reason);
+    const request = (targets: readonly Target[], reason: string, certain = false): void => {
+      for (const t of targets) repairer.request(t, reason, certain);
     };
+    /** A removal (or forwarding off) is never the echo of tnet making a wanted object. */
+    const removal = (e: RtnlEvent): boolean => e.kind === 'netconf' || e.op === 'del';
 
     let index = driftIndex(await loadHostRecords(ctx));
     const hostNames: LinkNames = new Map();
@@ -67,7 +69,7 @@ export const repairRole: Role = {
       for (const e of events) {
         const previous = e.kind === 'link' ? hostNames.get(e.index) : undefined;
         trackLink(hostNames, e);
-        request(hostEventTargets(index, hostNames, e, previous), describe(e, '', hostNames));
+        request(hostEventTargets(index, hostNames, e, previous), describe(e, '', hostNames), removal(e));
       }
     };
     const lost = (why: string, targets: readonly Target[]): void => {
@@ -99,7 +101,7 @@ export const repairRole: Role = {
         for (const e of events) {
           const previous = e.kind === 'link' ? names.get(e.index) : undefined;
           trackLink(names, e);
-          request(containerEventTargets(index, path, names, e, previous), describe(e, ` in ${path}`));
+          request(containerEventTargets(index, path, names, e, previous), describe(e, ` in ${path}`), removal(e));
         }
       },
       lost: (path, why) => lost(why, endpointsIn(index, path).map((id) => ({ kind: 'endpoint', id }))),
@@ -151,7 +153,7 @@ export const repairRole: Role = {
         events: (batches) => {
           for (const b of batches) {
             counts.nft += b.events.length;
-            request(nftBatchTargets(index, b, process.pid), `nft: table inet tnet changed by pid ${b.pid}`);
+            request(nftBatchTargets(index, b, process.pid), `nft: table inet tnet changed by pid ${b.pid}`, b.events.some((e) => e.op === 'del'));
           }
         },
         lost: (why) => lost(why, [{ kind: 'full' }]),
