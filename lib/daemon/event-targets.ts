@@ -10,21 +10,41 @@ import { parseOwnerAlias } from '../model/names.js';
 import { cidrKey, endpointsIn, type DriftIndex, type WantedInterface } from './drift-index.js';
 import type { Target } from './targets.js';
 
-/** ifindex -> name per namespace, kept from link events (address and neighbour events carry only the index). */
-export type LinkNames = Map<number, string>;
+/** Link names and indexes of one namespace, kept from link events (address and neighbour events carry only the index). */
+export interface LinkNames {
+  name(index: number): string | undefined;
+  index(name: string): number | undefined;
+  /** Follows a link event; returns the name the link had before (a rename shows there). */
+  track(e: RtnlEvent): string | undefined;
+}
 
-export const trackLink = (names: LinkNames, e: RtnlEvent): void => {
-  if (e.kind !== 'link') return;
-  if (e.op === 'del') names.delete(e.index);
-  else names.set(e.index, e.name);
+export const linkNames = (links: Iterable<readonly [number, string]> = []): LinkNames => {
+  const byIndex = new Map<number, string>();
+  const byName = new Map<string, number>();
+  const set = (index: number, name: string | undefined): void => {
+    const old = byIndex.get(index);
+    if (old !== undefined && byName.get(old) === index) byName.delete(old);
+    if (name === undefined) byIndex.delete(index);
+    else (byIndex.set(index, name), byName.set(name, index));
+  };
+  for (const [index, name] of links) set(index, name);
+  return {
+    name: (index) => byIndex.get(index),
+    index: (name) => byName.get(name),
+    track: (e) => {
+      if (e.kind !== 'link') return undefined;
+      const previous = byIndex.get(e.index);
+      set(e.index, e.op === 'del' ? undefined : e.name);
+      return previous;
+    },
+  };
 };
 
 const NETWORKS: Target = { kind: 'networks' };
 const OUR_PREFIX = /^tn(br-|vx-|v[0-9a-f])/;
 const isLinkLocal = (address: string): boolean => address.toLowerCase().startsWith('fe80:');
-const indexOfName = (names: LinkNames, name: string): number | undefined => [...names].find(([, n]) => n === name)?.[0];
 
-/** Host namespace: `names` is the host's ifindex map, already updated with this event. */
+/** Host namespace: `names` already follows this event; `previousName` is what track() returned. */
 export const hostEventTargets = (index: DriftIndex, names: LinkNames, e: RtnlEvent, previousName?: string): Target[] => {
   switch (e.kind) {
     case 'link': {
@@ -36,7 +56,7 @@ export const hostEventTargets = (index: DriftIndex, names: LinkNames, e: RtnlEve
       }
       const veth = index.hostVeths.get(e.name);
       if (veth !== undefined) {
-        const fine = e.op === 'new' && e.up && e.mtu === veth.mtu && e.alias === veth.alias && e.masterIndex !== undefined && e.masterIndex === indexOfName(names, veth.master);
+        const fine = e.op === 'new' && e.up && e.mtu === veth.mtu && e.alias === veth.alias && e.masterIndex !== undefined && e.masterIndex === names.index(veth.master);
         return fine ? [] : [{ kind: 'hostSide', id: veth.endpointId }];
       }
       // A link of ours renamed away: what it was called is what needs looking at.
@@ -45,14 +65,14 @@ export const hostEventTargets = (index: DriftIndex, names: LinkNames, e: RtnlEve
       return e.op === 'new' && ours ? [{ kind: 'goneLink', name: e.name }] : [];
     }
     case 'address': {
-      const link = index.networkLinks.get(names.get(e.index) ?? '');
+      const link = index.networkLinks.get(names.name(e.index) ?? '');
       if (link === undefined || isLinkLocal(e.address)) return [];
       return link.addresses.has(cidrKey(e)) === (e.op === 'del') ? [NETWORKS] : [];
     }
     case 'neighbour':
       // Only tnet's entries live on its VXLAN devices (learning off); a removal does not say
       // whether the entry was permanent (the kernel demotes it first), so any removal counts.
-      return e.op === 'del' && index.vxlans.has(names.get(e.index) ?? '') ? [NETWORKS] : [];
+      return e.op === 'del' && index.vxlans.has(names.name(e.index) ?? '') ? [NETWORKS] : [];
     case 'netconf':
       return e.index === -1 && e.forwarding === false && index.forwarding.has(e.family) ? [NETWORKS] : [];
     case 'route':
@@ -62,7 +82,7 @@ export const hostEventTargets = (index: DriftIndex, names: LinkNames, e: RtnlEve
 
 const forEndpoints = (ids: readonly string[]): Target[] => ids.map((id) => ({ kind: 'endpoint', id }));
 
-/** A container namespace: `names` is that namespace's ifindex map, already updated with this event. */
+/** A container namespace: `names` (that namespace's) already follows this event. */
 export const containerEventTargets = (index: DriftIndex, path: string, names: LinkNames, e: RtnlEvent, previousName?: string): Target[] => {
   const wants = index.namespaces.get(path) ?? [];
   const all = (): Target[] => forEndpoints(endpointsIn(index, path));
@@ -77,7 +97,7 @@ export const containerEventTargets = (index: DriftIndex, path: string, names: Li
     }
     case 'address': {
       if (isLinkLocal(e.address)) return [];
-      const want = byName(names.get(e.index));
+      const want = byName(names.name(e.index));
       if (e.op === 'del') {
         const owner = want ?? wants.find((w) => w.addresses.has(cidrKey(e)));
         return owner !== undefined && owner.addresses.has(cidrKey(e)) ? forEndpoints([owner.endpointId]) : [];

@@ -51,12 +51,17 @@ export interface Repairer {
 
 const RECENT = 20;
 /**
- * A burst (a bridge deleted takes its 500 ports out first, port by port, then goes itself) reaches
- * the daemon over several socket reads: the worker waits for requests to pause this long (at most
- * COALESCE_MAX_MS) so the burst becomes one pass, not one pass per read.
+ * Before a pass, the worker waits for requests to pause, so what arrives over several socket reads
+ * becomes one pass: QUIET_MS (at most COALESCE_MAX_MS) for a few requests; for a burst (more than
+ * BURST requests: a bridge deleted takes its 500 ports out one by one over ~300 ms, then goes
+ * itself) BURST_QUIET_MS, at most BURST_MAX_MS, since a pass run in the middle of it only
+ * re-enslaves ports to a bridge about to go.
  */
 const QUIET_MS = 2;
 const COALESCE_MAX_MS = 25;
+const BURST = 16;
+const BURST_QUIET_MS = 20;
+const BURST_MAX_MS = 1_000;
 
 export const createRepairer = (ctx: ServiceContext, log: (line: string) => void, clock: () => number = Date.now): Repairer => {
   const backoff = createBackoff();
@@ -169,9 +174,12 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
     if (stopped || running !== undefined) return;
     running = (async () => {
       const started = clock();
-      for (let seen = -1; seen !== requests && clock() - started < COALESCE_MAX_MS; ) {
+      const before = requests;
+      for (let seen = -1; seen !== requests; ) {
+        const burst = requests - before > BURST;
+        if (clock() - started >= (burst ? BURST_MAX_MS : COALESCE_MAX_MS)) break;
         seen = requests;
-        await new Promise((r) => setTimeout(r, QUIET_MS));
+        await new Promise((r) => setTimeout(r, burst ? BURST_QUIET_MS : QUIET_MS));
       }
       while (!stopped) {
         const job = jobs.shift();

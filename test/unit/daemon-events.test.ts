@@ -8,7 +8,7 @@ import { createBackoff, FLAP_LIMIT, MAX_DELAY_MS } from '../../lib/daemon/backof
 import { parseControlRequest } from '../../lib/daemon/control-protocol.js';
 import { elementsOfGet } from '../../lib/daemon/forward-check.js';
 import { driftIndex } from '../../lib/daemon/drift-index.js';
-import { containerEventTargets, hostEventTargets, MAX_ENDPOINTS_PER_BATCH, nftBatchTargets, trackLink, type LinkNames } from '../../lib/daemon/event-targets.js';
+import { containerEventTargets, hostEventTargets, linkNames, MAX_ENDPOINTS_PER_BATCH, nftBatchTargets, type LinkNames } from '../../lib/daemon/event-targets.js';
 import { addTarget, emptyWork, keysOf, scopeOf, splitWork } from '../../lib/daemon/targets.js';
 import type { RtnlEvent } from '../../lib/kernel/event-types.js';
 import { parseNftMessage } from '../../lib/kernel/nft-event-parse.js';
@@ -30,7 +30,7 @@ const link = (over: Partial<Extract<RtnlEvent, { kind: 'link' }>> & { name: stri
 });
 
 /** The host as a pass leaves it: bridge #10, c1's veth #11 on it. */
-const hostNames = (): LinkNames => new Map([[1, 'lo'], [10, bridge], [11, veth]]);
+const hostNames = (): LinkNames => linkNames([[1, 'lo'], [10, bridge], [11, veth]]);
 
 describe('host events', () => {
   it('ask for nothing when they show our objects as wanted (the echo of a repair or a connect)', () => {
@@ -66,15 +66,14 @@ describe('host events', () => {
   it('follow a link of ours renamed away, and look at an unknown link that carries our tag', () => {
     const names = hostNames();
     const renamed = link({ index: 11, name: 'renamed', alias: ownerAlias(web.id, c1.id), masterIndex: 10 });
-    const previous = names.get(11);
-    trackLink(names, renamed);
+    const previous = names.track(renamed);
     expect(hostEventTargets(index, names, renamed, previous)).toEqual([{ kind: 'hostSide', id: c1.id }]);
     expect(hostEventTargets(index, names, link({ index: 20, name: 'tnv0123456789ab', alias: 'tnet:0123456789ab:0123456789ab' }))).toEqual([{ kind: 'goneLink', name: 'tnv0123456789ab' }]);
   });
 });
 
 describe('container events', () => {
-  const names: LinkNames = new Map([[1, 'lo'], [2, 'eth0']]);
+  const names: LinkNames = linkNames([[1, 'lo'], [2, 'eth0']]);
   const inC1 = (e: RtnlEvent) => containerEventTargets(index, '/run/netns/c1', names, e);
   const c1Only = [{ kind: 'endpoint', id: c1.id }];
 

@@ -16,7 +16,7 @@ import type { RtnlEvent } from '../../kernel/event-types.js';
 import { openNftEvents, openRtnlEvents, type EventSocket } from '../../kernel/event-sockets.js';
 import type { Endpoint } from '../../model/types.js';
 import { driftIndex, endpointsIn, type DriftIndex } from '../drift-index.js';
-import { containerEventTargets, hostEventTargets, nftBatchTargets, trackLink, type LinkNames } from '../event-targets.js';
+import { containerEventTargets, hostEventTargets, linkNames, nftBatchTargets, type LinkNames } from '../event-targets.js';
 import { createNamespaceWatcher } from '../netns-watch.js';
 import { goneAdvice } from '../../service/gone.js';
 import { releaseGone } from '../release.js';
@@ -37,7 +37,7 @@ const describe = (e: RtnlEvent, where: string, names?: LinkNames): string => {
     case 'route':
       return `route ${e.destination}${where} ${verb}`;
     case 'neighbour':
-      return `${e.bridge ? 'fdb' : 'neighbour'} entry on ${names?.get(e.index) ?? `#${e.index}`} ${verb}`;
+      return `${e.bridge ? 'fdb' : 'neighbour'} entry on ${names?.name(e.index) ?? `#${e.index}`} ${verb}`;
     case 'netconf':
       return `IPv${e.family} forwarding ${e.forwarding === false ? 'off' : 'changed'}`;
   }
@@ -59,7 +59,7 @@ export const repairRole: Role = {
     const removal = (e: RtnlEvent): boolean => e.kind === 'netconf' || e.op === 'del';
 
     let index = driftIndex(await loadHostRecords(ctx));
-    const hostNames: LinkNames = new Map();
+    let hostNames: LinkNames = linkNames();
     const nsNames = new Map<string, LinkNames>();
     /** CLI endpoints whose namespace is gone, kept and reported (release.ts). */
     const kept = new Map<string, Endpoint>();
@@ -67,8 +67,7 @@ export const repairRole: Role = {
     const onHostEvents = (events: readonly RtnlEvent[]): void => {
       counts.host += events.length;
       for (const e of events) {
-        const previous = e.kind === 'link' ? hostNames.get(e.index) : undefined;
-        trackLink(hostNames, e);
+        const previous = hostNames.track(e);
         request(hostEventTargets(index, hostNames, e, previous), describe(e, '', hostNames), removal(e));
       }
     };
@@ -97,10 +96,9 @@ export const repairRole: Role = {
       events: (path, events) => {
         counts.container += events.length;
         let names = nsNames.get(path);
-        if (names === undefined) nsNames.set(path, (names = new Map()));
+        if (names === undefined) nsNames.set(path, (names = linkNames()));
         for (const e of events) {
-          const previous = e.kind === 'link' ? names.get(e.index) : undefined;
-          trackLink(names, e);
+          const previous = names.track(e);
           request(containerEventTargets(index, path, names, e, previous), describe(e, ` in ${path}`), removal(e));
         }
       },
@@ -158,7 +156,7 @@ export const repairRole: Role = {
         },
         lost: (why) => lost(why, [{ kind: 'full' }]),
       }));
-      for (const l of await ctx.kernel.host.listLinks()) hostNames.set(l.index, l.name);
+      hostNames = linkNames((await ctx.kernel.host.listLinks()).map((l) => [l.index, l.name] as const));
     } catch (e) {
       closeSockets();
       throw e;
