@@ -30,7 +30,7 @@ const trials = Number(process.env['TNET_BENCH_TRIALS'] ?? '30');
 const idleSeconds = Number(process.env['TNET_BENCH_IDLE_SECONDS'] ?? '30');
 /** Between trials, so one repair's echoes are over before the next damage (and the daemon's flap guard is not what is measured). */
 const SPACING_MS = 300;
-const TIMEOUT_MS = 10_000;
+const TIMEOUT_MS = 30_000;
 
 const host = `${PREFIX}-host`;
 const stateDir = mkdtempSync(join(tmpdir(), 'tnet-bench-'));

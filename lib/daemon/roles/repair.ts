@@ -137,6 +137,7 @@ export const repairRole: Role = {
     };
 
     const sockets: EventSocket[] = [];
+    let stopFeed: (() => void) | undefined;
     const closeSockets = (): void => {
       for (const s of sockets) s.close();
       sockets.length = 0;
@@ -157,12 +158,15 @@ export const repairRole: Role = {
         lost: (why) => lost(why, [{ kind: 'full' }]),
       }));
       hostNames = linkNames((await ctx.kernel.host.listLinks()).map((l) => [l.index, l.name] as const));
+      stopFeed = await feed.subscribe(() => refresh());
+      onGone(watcher.follow(localNamespaces(index)));
     } catch (e) {
+      stopFeed?.();
       closeSockets();
+      watcher.close();
       throw e;
     }
-    const stopFeed = await feed.subscribe(() => refresh());
-    onGone(watcher.follow(localNamespaces(index)));
+    refresh(); // what the store got between the first read and the subscription
     repairer.request({ kind: 'full' }, 'daemon started');
 
     const resync = setInterval(() => {
@@ -177,7 +181,7 @@ export const repairRole: Role = {
       stop: async () => {
         clearInterval(resync);
         clearInterval(procCheck);
-        stopFeed();
+        stopFeed?.();
         closeSockets();
         watcher.close();
         await refreshing;
