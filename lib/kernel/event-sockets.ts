@@ -90,13 +90,16 @@ const forceBuffer = (socket: Raw.RawNetlinkSocket, target: string): void => {
   }
 };
 
-const openRaw = (
+/**
+ * One socket; `collect` turns each message into what the handlers get (pushing onto `out`), and
+ * what one read of the socket brought is delivered together.
+ */
+const openRaw = <E>(
   netns: NetnsHandle,
   protocol: number,
   groups: readonly number[],
-  onMessage: (type: number, data: Buffer) => void,
-  lost: EventHandlers<unknown>['lost'],
-  onRead: () => void,
+  collect: (type: number, data: Buffer, out: E[]) => void,
+  on: EventHandlers<E>,
   bigBuffer = false,
 ): EventSocket => {
   const { RawNetlinkSocket, parseMessages } = load();
@@ -119,14 +122,15 @@ const openRaw = (
     } catch {
       return; // a datagram that does not parse says nothing we could use
     }
-    for (const m of messages) onMessage(m.type, m.data);
-    onRead();
+    const out: E[] = [];
+    for (const m of messages) collect(m.type, m.data, out);
+    if (out.length > 0) on.events(out);
   });
   socket.on('error', (e: Error & { code?: string }) => {
     // ENOBUFS: the kernel dropped notifications but the socket goes on; anything else closed it.
     const dead = e.code !== 'ENOBUFS';
     if (dead) open = false;
-    lost(`${netns.path}: ${e.code ?? e.message}`, dead);
+    on.lost(`${netns.path}: ${e.code ?? e.message}`, dead);
   });
   return {
     close: () => {
@@ -139,16 +143,11 @@ const openRaw = (
 /** rtnetlink notifications of `groups` in `netns`; bigBuffer for a namespace with bursts (the host's). */
 export const openRtnlEvents = (netns: NetnsHandle, groups: readonly RtnlGroup[], on: EventHandlers<RtnlEvent>, bigBuffer = false): EventSocket => {
   const nl = netlinkModule();
-  let batch: RtnlEvent[] = [];
-  return openRaw(netns, NETLINK_ROUTE, groups.map((g) => RTNL_GROUPS[g]), (type, data) => {
+  const collect = (type: number, data: Buffer, out: RtnlEvent[]): void => {
     const e = parseRtnlEvent(nl, type, data);
-    if (e !== undefined) batch.push(e);
-  }, on.lost, () => {
-    if (batch.length === 0) return;
-    const events = batch;
-    batch = [];
-    on.events(events);
-  }, bigBuffer);
+    if (e !== undefined) out.push(e);
+  };
+  return openRaw(netns, NETLINK_ROUTE, groups.map((g) => RTNL_GROUPS[g]), collect, on, bigBuffer);
 };
 
 /**
@@ -157,18 +156,13 @@ export const openRtnlEvents = (netns: NetnsHandle, groups: readonly RtnlGroup[],
  */
 export const openNftEvents = (netns: NetnsHandle, on: EventHandlers<NftBatch>): EventSocket => {
   let pending: NftEvent[] = [];
-  let done: NftBatch[] = [];
-  return openRaw(netns, NETLINK_NETFILTER, [NFNLGRP_NFTABLES], (type, data) => {
+  const collect = (type: number, data: Buffer, out: NftBatch[]): void => {
     const m = parseNftMessage(type, data);
     if (m?.kind === 'event') pending.push(m.event);
     else if (m?.kind === 'generation') {
-      done.push({ pid: m.pid, events: pending });
+      out.push({ pid: m.pid, events: pending });
       pending = [];
     }
-  }, on.lost, () => {
-    if (done.length === 0) return;
-    const batches = done;
-    done = [];
-    on.events(batches);
-  }, true);
+  };
+  return openRaw(netns, NETLINK_NETFILTER, [NFNLGRP_NFTABLES], collect, on, true);
 };

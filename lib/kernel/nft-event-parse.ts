@@ -5,6 +5,7 @@
  * messages are dropped, never thrown (see rtnl-event-parse.ts).
  */
 import type { EventOp, NftEvent, NftObject } from './event-types.js';
+import { attributes, cString } from './nlattr.js';
 
 const NFNL_SUBSYS_NFTABLES = 10;
 /** NFT_MSG_* -> what it is about; the DESTROY* variants (6.3+) notify as DEL. */
@@ -28,28 +29,6 @@ const NFTA_GEN_PROC_PID = 2;
 /** nftables' userdata TLV (libnftnl udata): type 0 of an element is its comment. */
 const UDATA_COMMENT = 0;
 const NFGENMSG_LEN = 4;
-
-interface Attr {
-  readonly type: number;
-  readonly value: Buffer;
-}
-
-/** The TLVs of a netlink attribute stream; stops at the first malformed one. */
-const attributes = (buf: Buffer): Attr[] => {
-  const out: Attr[] = [];
-  for (let off = 0; off + 4 <= buf.length; ) {
-    const len = buf.readUInt16LE(off);
-    if (len < 4 || off + len > buf.length) break;
-    out.push({ type: buf.readUInt16LE(off + 2) & 0x3fff, value: buf.subarray(off + 4, off + len) });
-    off += (len + 3) & ~3;
-  }
-  return out;
-};
-
-const cString = (b: Buffer): string => {
-  const nul = b.indexOf(0);
-  return b.subarray(0, nul === -1 ? b.length : nul).toString('utf8');
-};
 
 const commentOf = (userdata: Buffer): string | undefined => {
   for (let off = 0; off + 2 <= userdata.length; ) {
@@ -76,7 +55,7 @@ export type NftMessage = { readonly kind: 'event'; readonly event: NftEvent } | 
 /** One notification (nlmsg type and payload); undefined when it is not one tnet follows. */
 export const parseNftMessage = (type: number, data: Buffer): NftMessage | undefined => {
   if (type >> 8 !== NFNL_SUBSYS_NFTABLES || data.length < NFGENMSG_LEN) return undefined;
-  const attrs = attributes(data.subarray(NFGENMSG_LEN));
+  const attrs = attributes(data, NFGENMSG_LEN);
   const get = (t: number): Buffer | undefined => attrs.find((a) => a.type === t)?.value;
   const msg = type & 0xff;
   if (msg === NFT_MSG_NEWGEN) {
@@ -92,8 +71,8 @@ export const parseNftMessage = (type: number, data: Buffer): NftMessage | undefi
   return {
     kind: 'event',
     event: {
-      op, object, family: data[0] ?? 0, table: cString(table),
-      ...(set === undefined ? {} : { set: cString(set) }),
+      op, object, family: data[0] ?? 0, table: cString(table) ?? '',
+      ...(set === undefined ? {} : { set: cString(set) ?? '' }),
       comments: elements === undefined ? [] : elementComments(elements),
     },
   };

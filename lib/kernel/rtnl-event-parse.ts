@@ -8,6 +8,7 @@
 import type { IpFamily } from '../model/types.js';
 import type { EventOp, RtnlEvent } from './event-types.js';
 import { AF_INET, AF_INET6, bytesToIp, bytesToMac } from './inet.js';
+import { attributeMap, cString } from './nlattr.js';
 import type { NetlinkModule } from './rtnl.js';
 
 const RTM_NEWLINK = 16;
@@ -27,27 +28,9 @@ const RT_TABLE_MAIN = 254;
 const familyOf = (af: number | undefined): IpFamily | undefined => (af === AF_INET ? 4 : af === AF_INET6 ? 6 : undefined);
 const opOf = (type: number, del: number): EventOp => (type === del ? 'del' : 'new');
 
-/** The attributes of a netlink message from `offset`, by type; stops at the first malformed one. */
-const attributesOf = (data: Buffer, offset: number): Map<number, Buffer> => {
-  const out = new Map<number, Buffer>();
-  for (let off = offset; off + 4 <= data.length; ) {
-    const len = data.readUInt16LE(off);
-    if (len < 4 || off + len > data.length) break;
-    out.set(data.readUInt16LE(off + 2) & 0x3fff, data.subarray(off + 4, off + len));
-    off += (len + 3) & ~3;
-  }
-  return out;
-};
-
 const IFINFOMSG_LEN = 16;
 const IFF_UP = 1;
 const IFLA = { address: 1, ifname: 3, mtu: 4, master: 10, ifalias: 20 } as const;
-const cString = (b: Buffer | undefined): string | undefined => {
-  if (b === undefined) return undefined;
-  const nul = b.indexOf(0);
-  return b.subarray(0, nul === -1 ? b.length : nul).toString('utf8');
-};
-
 /**
  * struct ifinfomsg then attributes, read by hand: a bridge deleted with 500 ports sends ~1 000
  * link messages of ~2 KB, and the package's parser decodes every attribute (statistics…) of each.
@@ -56,7 +39,7 @@ const cString = (b: Buffer | undefined): string | undefined => {
  */
 const parseLink = (type: number, data: Buffer): RtnlEvent | undefined => {
   if (data.length < IFINFOMSG_LEN || data[0] === AF_BRIDGE) return undefined;
-  const attrs = attributesOf(data, IFINFOMSG_LEN);
+  const attrs = attributeMap(data, IFINFOMSG_LEN);
   const mtu = attrs.get(IFLA.mtu);
   const master = attrs.get(IFLA.master);
   const mac = attrs.get(IFLA.address);
@@ -75,7 +58,7 @@ const parseLink = (type: number, data: Buffer): RtnlEvent | undefined => {
 const parseNetconf = (data: Buffer): RtnlEvent | undefined => {
   const family = familyOf(data[0]);
   if (family === undefined) return undefined;
-  const attrs = attributesOf(data, 4);
+  const attrs = attributeMap(data, 4);
   const index = attrs.get(NETCONFA_IFINDEX);
   const forwarding = attrs.get(NETCONFA_FORWARDING);
   if (index === undefined || index.length < 4) return undefined;
