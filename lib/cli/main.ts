@@ -14,7 +14,9 @@ import { applyCommand, diffCommand } from './commands/apply.js';
 import { cniCommand } from './commands/cni.js';
 import { connectCommand } from './commands/connect.js';
 import { createCommand } from './commands/create.js';
+import { daemonCommand } from './commands/daemon.js';
 import { disconnectCommand } from './commands/disconnect.js';
+import { doctorCommand } from './commands/doctor.js';
 import { hostCommand } from './commands/host.js';
 import { inspectCommand } from './commands/inspect.js';
 import { lsCommand } from './commands/ls.js';
@@ -27,7 +29,7 @@ import { withStepPoints } from '../step-points.js';
 const COMMANDS: readonly CliCommand[] = [
   createCommand, lsCommand, inspectCommand, rmCommand, pruneCommand,
   connectCommand, disconnectCommand, portCommand, applyCommand, diffCommand,
-  hostCommand, agentCommand, cniCommand,
+  hostCommand, daemonCommand, agentCommand, cniCommand, doctorCommand,
 ];
 
 const USAGE_EXIT = 2;

@@ -51,45 +51,6 @@ export const pluginWrapper = (argv: readonly string[], socket: string): string =
     '',
   ].join('\n');
 
-export const SYSTEMD_SOCKET_UNIT = 'tnet-cni.socket';
-
-/** % starts a specifier in systemd's settings. */
-const systemdEscape = (s: string): string => s.replaceAll('%', '%%');
-/** For systemd's command lines: "…" with C escapes. */
-const systemdQuote = (s: string): string => `"${systemdEscape(s.replace(/[\\"]/g, '\\$&'))}"`;
-
-/**
- * A socket unit listening where the wrapper looks, and the service it starts on the first call:
- * `tnet cni serve` on the socket systemd passes (lib/cni/serve.ts), so no call ever waits for
- * node after the first, and nobody has to keep a server running by hand.
- * cliArgv: node (absolute), then the compiled CLI (absolute).
- */
-export const systemdUnits = (cliArgv: readonly string[], socket: string): Readonly<Record<string, string>> => ({
-  [SYSTEMD_SOCKET_UNIT]: [
-    '[Unit]',
-    'Description=tnet CNI plugin calls (starts tnet cni serve on demand)',
-    '',
-    '[Socket]',
-    `ListenStream=${systemdEscape(socket)}`,
-    'SocketMode=0600',
-    'DirectoryMode=0755',
-    '',
-    '[Install]',
-    'WantedBy=sockets.target',
-    '',
-  ].join('\n'),
-  'tnet-cni.service': [
-    '[Unit]',
-    'Description=tnet CNI plugin server',
-    `Requires=${SYSTEMD_SOCKET_UNIT}`,
-    `After=${SYSTEMD_SOCKET_UNIT}`,
-    '',
-    '[Service]',
-    `ExecStart=${[...cliArgv, 'cni', 'serve', '--socket', socket].map(systemdQuote).join(' ')}`,
-    '',
-  ].join('\n'),
-});
-
 export interface ConflistOptions {
   readonly cniVersion?: CniVersion;
   /** Only when not the default, so the plugin finds the same state as the CLI. */

@@ -1,5 +1,6 @@
 /**
- * `tnet cni serve`: one warm process that does the plugin's calls, so a runtime's exec of the
+ * The CNI role of the daemon (`tnet daemon`, or `tnet cni serve` for this role alone): one warm
+ * process that does the plugin's calls, so a runtime's exec of the
  * installed wrapper costs a shell and socat instead of a node start and module load (the same
  * split as Cilium's and Calico's CNI plugins, which hand calls to their agents). Each call runs
  * exactly as the exec'd plugin would (runCni, with the caller's CNI_* and TNET_* variables);
@@ -20,8 +21,6 @@ export interface CniServerOptions {
   /** The process environment: under systemd socket activation it names the inherited socket. */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly log: (line: string) => void;
-  /** Aborting stops accepting calls; serveCni resolves once the calls in progress have replied. */
-  readonly signal: AbortSignal;
 }
 
 /** Whether something answers on the socket: a live server must not be unlinked from under it. */
@@ -45,7 +44,7 @@ const claimSocketPath = async (path: string): Promise<void> => {
     return; // nothing there
   }
   if (!isSocket) throw new TnetError('invalidInput', `--socket ${path} exists and is not a socket; choose another path`);
-  if (await isListening(path)) throw new TnetError('conflict', `another tnet cni serve is already listening on ${path}`);
+  if (await isListening(path)) throw new TnetError('conflict', `another tnet daemon (or tnet cni serve) is already listening on ${path}`);
   unlinkSync(path);
 };
 
@@ -97,25 +96,30 @@ const listen = (server: Server, on: { readonly path: string } | { readonly fd: n
     }
   });
 
-export async function serveCni(opts: CniServerOptions): Promise<void> {
+export interface CniServer {
+  /** Stops accepting calls; resolves once the calls in progress have replied. */
+  stop(): Promise<void>;
+}
+
+/** Resolves once the server listens. */
+export async function startCniServer(opts: CniServerOptions): Promise<CniServer> {
   const server = createServer({ allowHalfOpen: true }, (conn) => serveConnection(conn, opts.log));
   const inherited = activatedSocket(opts.env);
   if (inherited === undefined) {
     await claimSocketPath(opts.socketPath);
     await listen(server, { path: opts.socketPath });
-    opts.log(`tnet cni serve: listening on ${opts.socketPath}`);
+    opts.log(`listening on ${opts.socketPath}`);
   } else {
     await listen(server, { fd: inherited });
-    opts.log(`tnet cni serve: listening on the socket systemd passed (${opts.socketPath})`);
+    opts.log(`listening on the socket systemd passed (${opts.socketPath})`);
   }
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      // New wrappers fall back to running the plugin themselves from the moment the path is gone.
-      // systemd's socket stays: it starts us again on the next call.
-      if (inherited === undefined) unlinkSync(opts.socketPath);
-      server.close(() => resolve());
-    };
-    if (opts.signal.aborted) stop();
-    else opts.signal.addEventListener('abort', stop, { once: true });
-  });
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        // New wrappers fall back to running the plugin themselves from the moment the path is gone.
+        // systemd's socket stays: it starts us again on the next call.
+        if (inherited === undefined) unlinkSync(opts.socketPath);
+        server.close(() => resolve());
+      }),
+  };
 }

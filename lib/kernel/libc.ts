@@ -27,6 +27,8 @@ interface Libc {
   umount2: (target: string, flags: number) => number;
   ioctl: (fd: number, request: number, arg: number) => number;
   flock: (fd: number, op: number) => number;
+  getsockname: (fd: number, addr: Buffer, len: number[]) => number;
+  setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
 }
 
 let libc: Libc | undefined;
@@ -44,6 +46,8 @@ const load = (): Libc => {
     // ioctl is variadic; every request we make takes no argument, so a fixed 0 is harmless.
     ioctl: lib.func('int ioctl(int fd, unsigned long request, unsigned long arg)'),
     flock: lib.func('int flock(int fd, int op)'),
+    getsockname: lib.func('int getsockname(int fd, _Out_ uint8_t *addr, _Inout_ uint32_t *len)'),
+    setsockopt: lib.func('int setsockopt(int fd, int level, int name, const uint8_t *value, uint32_t len)'),
   };
   return libc;
 };
@@ -72,4 +76,23 @@ export const tryFlock = (fd: number, exclusive: boolean, target: string): boolea
   const errno = load().koffi.errno();
   if (errno === EWOULDBLOCK || errno === EINTR) return false;
   throw errnoError(errno, 'flock', target);
+};
+
+const AF_NETLINK = 16;
+const SOL_SOCKET = 1;
+const SO_RCVBUFFORCE = 33;
+
+/** The netlink port a socket fd is bound to, or undefined when fd is not a netlink socket. */
+export const netlinkPortOf = (fd: number): number | undefined => {
+  const addr = Buffer.alloc(12);
+  const len = [addr.length];
+  if (load().getsockname(fd, addr, len) !== 0 || addr.readUInt16LE(0) !== AF_NETLINK) return undefined;
+  return addr.readUInt32LE(4);
+};
+
+/** SO_RCVBUFFORCE: a receive buffer above net.core.rmem_max (needs CAP_NET_ADMIN). */
+export const forceReceiveBuffer = (fd: number, bytes: number, target: string): void => {
+  const value = Buffer.alloc(4);
+  value.writeInt32LE(bytes);
+  check(load().setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, value, 4), 'setsockopt SO_RCVBUFFORCE', target);
 };

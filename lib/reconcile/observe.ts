@@ -17,7 +17,14 @@ import type { ObservedEndpoint, ObservedHost, ObservedNamespace } from './observ
  * endpoints in scope and links known to be going away), so its cost does not grow with the
  * number of containers on the host.
  */
-export type Scope = 'all' | { readonly endpoints: ReadonlySet<string>; readonly goneLinks?: readonly string[] };
+export type Scope =
+  | 'all'
+  | {
+      readonly endpoints: ReadonlySet<string>;
+      readonly goneLinks?: readonly string[];
+      /** Endpoints whose host side alone is checked (the daemon saw their veth change); their namespace is read only if the veth is gone. */
+      readonly hostSides?: ReadonlySet<string>;
+    };
 
 /** A sysctl of a link that does not exist yet (a bridge this pass creates) reads as unset. */
 const readSysctlOrUnset = (kernel: Kernel, key: string): string => {
@@ -73,15 +80,20 @@ const observeNamespace = async (kernel: Kernel, path: string): Promise<ObservedE
 };
 
 const inScope = (d: DesiredEndpoint, scope: Scope): boolean => scope === 'all' || scope.endpoints.has(d.endpoint.id);
+const hostSideInScope = (d: DesiredEndpoint, scope: Scope): boolean => inScope(d, scope) || (scope !== 'all' && scope.hostSides?.has(d.endpoint.id) === true);
 
 /** In a full pass, a namespace is visited when in scope or when its host side is missing. */
 const needsLook = (d: DesiredEndpoint, scope: Scope, hostLinks: ReadonlySet<string>): boolean =>
   d.objects.kind !== 'shareHost' &&
   (scope === 'all' ? true : inScope(d, scope) || (d.objects.kind === 'veth' && !hostLinks.has(d.objects.hostVeth.name)));
 
+/** Past this many names one dump of every link is cheaper than a lookup each (the daemon re-enslaving a bridge's ports). */
+const LOOKUPS_BEFORE_DUMP = 32;
+
 const hostLinksFor = async (kernel: Kernel, desired: readonly DesiredNetwork[], scope: Scope): Promise<LinkState[]> => {
   if (scope === 'all') return kernel.host.listLinks();
-  const names = new Set([...hostLinkNames(desired, (d) => inScope(d, scope)), ...(scope.goneLinks ?? [])]);
+  const names = new Set([...hostLinkNames(desired, (d) => hostSideInScope(d, scope)), ...(scope.goneLinks ?? [])]);
+  if (names.size > LOOKUPS_BEFORE_DUMP) return (await kernel.host.listLinks()).filter((l) => names.has(l.name));
   const links = [];
   for (const name of names) links.push(await kernel.host.getLink(name));
   return links.filter((l): l is LinkState => l !== undefined);
@@ -107,7 +119,7 @@ export const observeHost = async (
   const endpoints = new Map<string, ObservedEndpoint>();
   for (const { endpoints: eps } of desired) {
     for (const d of eps) {
-      if (scope !== 'all' && !inScope(d, scope)) endpoints.set(d.endpoint.id, { state: 'outOfScope' });
+      if (scope !== 'all' && !hostSideInScope(d, scope)) endpoints.set(d.endpoint.id, { state: 'outOfScope' });
       else if (needsLook(d, scope, hostLinks) && 'netns' in d.objects) {
         endpoints.set(d.endpoint.id, await observeNamespace(kernel, d.objects.netns));
       }

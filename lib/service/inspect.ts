@@ -3,6 +3,7 @@ import { driverFor } from '../drivers/registry.js';
 import type { LinkState } from '../kernel/types.js';
 import type { Endpoint, Network } from '../model/types.js';
 import type { ServiceContext } from './context.js';
+import { goneAdvice, namespaceExists } from './gone.js';
 
 export interface LinkReport {
   readonly name: string;
@@ -13,7 +14,8 @@ export interface LinkReport {
 
 export interface NetworkReport {
   readonly network: Network;
-  readonly endpoints: ReadonlyArray<Endpoint & { readonly hostLink?: LinkReport }>;
+  /** problem: what is wrong that no repair can fix (the endpoint's namespace is gone). */
+  readonly endpoints: ReadonlyArray<Endpoint & { readonly hostLink?: LinkReport; readonly problem?: string }>;
   readonly kernel: { readonly bridge?: LinkReport };
 }
 
@@ -31,7 +33,8 @@ export const inspectNetworks = async (ctx: ServiceContext, names: readonly strin
       const objects = driver.network(network);
       const endpoints = (await ctx.repo.listEndpoints(network.name)).map((e) => {
         const eo = driver.endpoint(network, e);
-        return eo.kind === 'veth' ? { ...e, hostLink: linkReport(links, eo.hostVeth.name) } : e;
+        const problem = 'netns' in eo && !namespaceExists(ctx, eo.netns) ? { problem: goneAdvice(e) } : {};
+        return eo.kind === 'veth' ? { ...e, hostLink: linkReport(links, eo.hostVeth.name), ...problem } : { ...e, ...problem };
       });
       return { network, endpoints, kernel: objects.bridge ? { bridge: linkReport(links, objects.bridge.name) } : {} };
     }),

@@ -18,6 +18,7 @@ import type { Store } from './types.js';
 export interface LocalStoreOptions {
   /** How long commit and withLock wait for a lock before failing with 'busy'. */
   readonly lockTimeoutMs?: number;
+  /** How often watch() reads the state file where inotify cannot tell it of changes. */
   readonly watchIntervalMs?: number;
 }
 
@@ -91,7 +92,7 @@ export async function openLocalStore(stateDir: string, opts: LocalStoreOptions =
       return withFileLock(join(locksDir, lockFileName(name)), { timeoutMs: lockTimeoutMs }, fn);
     },
     async watch(prefix, onEvent) {
-      const stop = await pollWatch(read, prefix, onEvent, watchIntervalMs);
+      const stop = await pollWatch(read, prefix, onEvent, watchIntervalMs, statePath);
       const cancel = (): void => {
         stop();
         stopWatchers.delete(cancel);

@@ -1,23 +1,36 @@
 /**
- * Watching the local store by polling its state file and diffing snapshots. Polling (rather than
- * inotify) keeps working whatever filesystem the state dir is on, and the atomic rename means a
- * poll never sees a half-written file. Changes between two polls are coalesced: a key put and
- * deleted again within one interval produces no event, which suits level-based consumers.
+ * Watching the local store by diffing snapshots of its state file. inotify on the state dir says
+ * when the file was replaced (every commit renames a new one into place), so a change is seen at
+ * once and an idle watcher costs nothing; a slow poll stays as the fallback for filesystems
+ * without inotify, and the fast poll is used where fs.watch cannot be set up at all. The atomic
+ * rename means a read never sees a half-written file. Changes between two reads are coalesced: a
+ * key put and deleted again in between produces no event, which suits level-based consumers.
  */
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { diffKeyspaces, type Keyspace } from './keyspace.js';
 import type { WatchEvent } from './types.js';
+
+/** With inotify working, how often the file is read anyway (a change inotify did not report). */
+const FALLBACK_POLL_MS = 5_000;
 
 export async function pollWatch(
   read: () => Promise<Keyspace>,
   prefix: string,
   onEvent: (event: WatchEvent) => void,
   intervalMs: number,
+  statePath?: string,
 ): Promise<() => void> {
   let seen = await read();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  let reading = false;
+  let again = false;
 
   const tick = async (): Promise<void> => {
+    if (reading) return void (again = true);
+    reading = true;
+    clearTimeout(timer);
     let events: WatchEvent[] = [];
     try {
       const now = await read();
@@ -26,16 +39,35 @@ export async function pollWatch(
     } catch {
       // A failed read is retried on the next tick; get/list/commit report the failure itself.
     }
+    reading = false;
     for (const event of events) {
       if (stopped) return;
       onEvent(event);
     }
-    if (!stopped) timer = setTimeout(() => void tick(), intervalMs);
+    if (stopped) return;
+    if (again) {
+      again = false;
+      return tick();
+    }
+    timer = setTimeout(() => void tick(), period);
   };
 
-  timer = setTimeout(() => void tick(), intervalMs);
+  let watcher: FSWatcher | undefined;
+  if (statePath !== undefined) {
+    try {
+      watcher = watch(dirname(statePath), { persistent: false }, (_type, name) => {
+        if (name === null || name === basename(statePath)) void tick();
+      });
+      watcher.on('error', () => undefined);
+    } catch {
+      watcher = undefined;
+    }
+  }
+  const period = watcher === undefined ? intervalMs : Math.max(intervalMs, FALLBACK_POLL_MS);
+  timer = setTimeout(() => void tick(), period);
   return () => {
     stopped = true;
     clearTimeout(timer);
+    watcher?.close();
   };
 }

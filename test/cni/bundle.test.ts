@@ -76,14 +76,27 @@ describe('bundled CLI', () => {
     expect(JSON.parse(v.stdout)).toMatchObject({ cniVersion: '0.3.1' });
   });
 
-  it('`cni install --systemd-dir` also writes the socket unit and a service running this CLI\'s `cni serve`', async () => {
+  it('`cni install --systemd-dir` also writes the socket unit and the daemon\'s service running this CLI', async () => {
     const units = join(out.dir, 'units');
     const socket = join(out.dir, 'cni.sock');
     const installed = await cli('cni', 'install', '--dir', join(out.dir, 'cni-bin2'), '--systemd-dir', units, '--socket', socket);
     expect(installed.code, installed.stderr).toBe(0);
-    expect(installed.stdout).toContain('systemctl enable --now tnet-cni.socket');
+    expect(installed.stdout).toContain('systemctl enable --now tnet-cni.socket tnet.service');
     expect(readFileSync(join(units, 'tnet-cni.socket'), 'utf8')).toContain(`ListenStream=${socket}`);
-    expect(readFileSync(join(units, 'tnet-cni.service'), 'utf8')).toContain(`ExecStart="${process.execPath}" "${join(out.dir, 'tnet.cjs')}" "cni" "serve" "--socket" "${socket}"`);
+    expect(readFileSync(join(units, 'tnet.service'), 'utf8')).toContain(`ExecStart="${process.execPath}" "${join(out.dir, 'tnet.cjs')}" "--state-dir"`);
+    expect(readFileSync(join(units, 'tnet.service'), 'utf8')).toContain(`"daemon" "--cni-socket" "${socket}"`);
+  });
+
+  it('`daemon install --systemd-dir` writes the same units, with the daemon\'s own options', async () => {
+    const units = join(out.dir, 'daemon-units');
+    const installed = await cli('daemon', 'install', '--systemd-dir', units, '--roles', 'repair,cni', '--resync', '60', '--cni-socket', join(out.dir, 'd.sock'));
+    expect(installed.code, installed.stderr).toBe(0);
+    expect(installed.stdout).toContain('systemctl enable --now tnet-cni.socket tnet.service');
+    expect(readFileSync(join(units, 'tnet.service'), 'utf8')).toContain(`"daemon" "--roles" "repair,cni" "--resync" "60" "--cni-socket" "${join(out.dir, 'd.sock')}"`);
+    expect(readFileSync(join(units, 'tnet-cni.socket'), 'utf8')).toContain(`ListenStream=${join(out.dir, 'd.sock')}`);
+    const bad = await cli('daemon', 'install', '--systemd-dir', units, '--roles', 'repair,dns');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown role dns; choose from repair, agent, cni');
   });
 });
 

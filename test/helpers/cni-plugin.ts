@@ -66,7 +66,7 @@ const startServer = (cli: string, socket: string, running: Set<ChildProcess>): P
     };
     child.stderr.on('data', (d: Buffer) => {
       log += d.toString();
-      if (log.includes('tnet cni serve: listening on')) resolve({ socket, log: () => log, stop: () => stopWith('SIGTERM'), kill: async () => void (await stopWith('SIGKILL')) });
+      if (log.includes('cni: listening on')) resolve({ socket, log: () => log, stop: () => stopWith('SIGTERM'), kill: async () => void (await stopWith('SIGKILL')) });
     });
     void exited.then((code) => reject(new Error(`tnet cni serve exited with ${code} before listening: ${log}`)));
   });

@@ -3,14 +3,15 @@
  * neighbour entries appear and go on this host without the agent reading the store again (no
  * level pass), and with the periodic resync an hour away, so nothing else could have put them
  * there. The network is dual-stack, so each endpoint brings an IPv4 and an IPv6 neighbour entry.
- * One lab host, in-process agent, single-member etcd on loopback; "h2" exists only as records in
+ * One lab host, the daemon's agent role in-process, single-member etcd on loopback; "h2" exists only as records in
  * the store.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp, type App } from '../../lib/app.js';
 import { endpointIdFor, macFor, vxlanNameFor } from '../../lib/model/names.js';
 import type { Endpoint, Network } from '../../lib/model/types.js';
-import { runAgent } from '../../lib/service/agent.js';
+import { startDaemon, type StartedDaemon } from '../../lib/daemon/daemon.js';
+import { agentRole } from '../../lib/daemon/roles/agent.js';
 import type { ServiceContext } from '../../lib/service/context.js';
 import { createHostRegistry } from '../../lib/state/hosts.js';
 import { createRepository } from '../../lib/state/repository.js';
@@ -47,8 +48,7 @@ let lab: LabHost;
 let etcd: TestEtcd;
 let app: App;
 let h2Lease: LeasedKey | undefined;
-const agentStop = new AbortController();
-let agent: Promise<void> | undefined;
+let agent: StartedDaemon | undefined;
 const agentLog: string[] = [];
 let counted: ReturnType<typeof countingReads>;
 let ctx: ServiceContext;
@@ -69,12 +69,17 @@ beforeAll(async () => {
   const h2 = { name: 'h2', vtep: H2_VTEP, joined: new Date().toISOString() };
   await registry.join(h2);
   h2Lease = await registry.keepAlive(h2, 60, () => undefined);
-  agent = runAgent(ctx, { leaseTtlSeconds: 60, resyncMs: 3_600_000, log: (l) => agentLog.push(l), signal: agentStop.signal });
+  // The agent role alone: drift repair would read the store on every endpoint change.
+  agent = await startDaemon({
+    roles: [agentRole],
+    ctx,
+    log: (l) => agentLog.push(l),
+    options: { stateDir: lab.stateDir, storeUrl, resyncMs: 3_600_000, leaseTtlSeconds: 60, cniSocket: '', env: {} },
+  });
 }, 30_000);
 
 afterAll(async () => {
-  agentStop.abort();
-  await agent;
+  await agent?.stop();
   await h2Lease?.close();
   await app?.close();
   lab?.destroy();
@@ -117,7 +122,7 @@ describe('the agent and another host\'s endpoints', () => {
     await waitFor('the entries to go', () => hasNone(e));
     // The agent logs a round after programming it, so the entries can go before its second line.
     // Each way: the FDB entry and the IPv4 and IPv6 neighbour entries.
-    await waitFor('the agent to log both rounds', () => agentLog.filter((l) => l.startsWith('update: 3 change(s)')).length === 2);
+    await waitFor('the agent to log both rounds', () => agentLog.filter((l) => l.startsWith('agent: update: 3 change(s)')).length === 2);
     // addEndpoint and forget write without reading: every read would be the agent's.
     expect(counted.reads(), `the agent read the store; its log:\n${agentLog.join('\n')}`).toBe(0);
   });

@@ -1,7 +1,8 @@
 /** `tnet cni install`: finding the plugin from wherever the CLI's code runs, and the wrapper it writes. */
 import { describe, expect, it } from 'vitest';
-import { findCompiled } from '../../lib/cli/commands/cni.js';
-import { pluginWrapper, systemdUnits } from '../../lib/cni/install.js';
+import { findCompiled } from '../../lib/cli/commands/compiled.js';
+import { pluginWrapper } from '../../lib/cni/install.js';
+import { daemonUnits } from '../../lib/daemon/units.js';
 
 describe('findCompiled', () => {
   const findPlugin = (here: string, exists: (path: string) => boolean) => findCompiled('tnet-cni', here, exists);
@@ -43,14 +44,19 @@ describe('pluginWrapper', () => {
   });
 });
 
-describe('systemdUnits', () => {
-  const units = systemdUnits(['/usr/bin/node', '/opt/t net/dist/bin/tnet.cjs'], '/run/tnet/100%/cni.sock');
+describe('daemonUnits', () => {
+  const units = daemonUnits({ cli: ['/usr/bin/node', '/opt/t net/dist/bin/tnet.cjs'], global: ['--state-dir', '/var/lib/t'], daemon: ['--resync', '60'] }, '/run/tnet/100%/cni.sock');
 
-  it('listens where the wrapper looks, root only, and starts `tnet cni serve` on that socket', () => {
+  it('listens where the wrapper looks, root only, and hands the socket to the daemon', () => {
     expect(units['tnet-cni.socket']).toContain('\nListenStream=/run/tnet/100%%/cni.sock\nSocketMode=0600\n');
-    expect(units['tnet-cni.service']).toContain(
-      '\nExecStart="/usr/bin/node" "/opt/t net/dist/bin/tnet.cjs" "cni" "serve" "--socket" "/run/tnet/100%%/cni.sock"\n',
+    expect(units['tnet-cni.socket']).toContain('\nService=tnet.service\n');
+  });
+
+  it('runs `tnet daemon` with the options it was installed with, and the socket', () => {
+    expect(units['tnet.service']).toContain(
+      '\nExecStart="/usr/bin/node" "/opt/t net/dist/bin/tnet.cjs" "--state-dir" "/var/lib/t" "daemon" "--resync" "60" "--cni-socket" "/run/tnet/100%%/cni.sock"\n',
     );
-    expect(units['tnet-cni.service']).toContain('\nRequires=tnet-cni.socket\n');
+    expect(units['tnet.service']).toContain('\nSockets=tnet-cni.socket\n');
+    expect(units['tnet.service']).toContain('\nWantedBy=multi-user.target\n');
   });
 });

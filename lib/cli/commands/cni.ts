@@ -2,65 +2,31 @@
  * `tnet cni install [--dir /opt/cni/bin]`: puts the plugin where runtimes look.
  * `tnet cni conflist NET`: prints a conflist for a network (save it in /etc/cni/net.d or
  * Podman's network_config_dir).
- * `tnet cni serve`: does the installed plugin's calls in one warm process (lib/cni/serve.ts).
+ * `tnet cni serve`: the daemon with only its CNI role: does the installed plugin's calls in one
+ * warm process (lib/cni/serve.ts).
  */
-import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { conflistFor, pluginWrapper, SYSTEMD_SOCKET_UNIT, systemdUnits } from '../../cni/install.js';
+import { conflistFor, pluginWrapper } from '../../cni/install.js';
 import { PLUGIN_TYPE } from '../../cni/netconf.js';
-import { serveCni } from '../../cni/serve.js';
 import { isSupportedVersion, SUPPORTED_VERSIONS } from '../../cni/versions.js';
 import { DEFAULT_CNI_SOCKET } from '../../cni/wire.js';
+import { cniRole } from '../../daemon/roles/cni.js';
+import { CNI_SOCKET_UNIT } from '../../daemon/units.js';
 import { TnetError } from '../../errors.js';
 import { DEFAULT_STATE_DIR } from '../../host-config.js';
 import { optionalString } from '../args.js';
 import { printJson, type CliCommand } from '../command.js';
-import { serviceLog } from '../io.js';
-import { runUntilStopped } from '../until-stopped.js';
+import { requireCompiled, writeReplacing } from './compiled.js';
+import { runRoles, START_UNITS_HINT, writeDaemonUnits } from './daemon.js';
 
 export const DEFAULT_CNI_BIN_DIR = '/opt/cni/bin';
-
-/**
- * Where a compiled entry (the plugin, the CLI) may sit, seen from this code, fastest first: next
- * to it when this code runs from the CLI bundle (dist/bin/tnet.bundle.cjs), or in dist/bin seen
- * from dist/lib/cli/commands when it runs as ES modules (the bundled launcher, else the ES entry).
- */
-const candidatesFor = (entry: CompiledEntry): string[] => [`./${entry}.cjs`, `../../../bin/${entry}.cjs`, `../../../bin/${entry}.js`];
-
-export type CompiledEntry = 'tnet' | 'tnet-cni';
-
-/** The compiled entry of this tnet, for code at `here` (a file URL); undefined if there is none. */
-export const findCompiled = (entry: CompiledEntry, here: string, exists: (path: string) => boolean = existsSync): string | undefined =>
-  candidatesFor(entry).map((c) => fileURLToPath(new URL(c, here))).find(exists);
-
-const requireCompiled = (entry: CompiledEntry, remedy: string): string => {
-  const found = findCompiled(entry, import.meta.url);
-  if (found === undefined) throw new TnetError('notFound', `cni install: no compiled ${entry} next to this tnet; ${remedy}`);
-  return found;
-};
-
-/** Written aside and renamed: a runtime exec'ing the plugin meanwhile sees the old or the new one. */
-const writeReplacing = (target: string, text: string, mode: number): void => {
-  const tmp = `${target}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  chmodSync(tmp, mode);
-  renameSync(tmp, target);
-};
 
 const install = (dir: string, plugin: string, socket: string): string[] => {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const target = join(dir, PLUGIN_TYPE);
   writeReplacing(target, pluginWrapper([process.execPath, resolve(plugin)], socket), 0o755);
   return [target];
-};
-
-const installUnits = (dir: string, socket: string): string[] => {
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
-  return Object.entries(systemdUnits([process.execPath, requireCompiled('tnet', 'run `npm run build`')], socket)).map(([name, text]) => {
-    writeReplacing(join(dir, name), text, 0o644);
-    return join(dir, name);
-  });
 };
 
 export const cniCommand: CliCommand = {
@@ -75,28 +41,24 @@ export const cniCommand: CliCommand = {
       .positional('network', { type: 'string', describe: 'Network for conflist' })
       .option('dir', { type: 'string', default: DEFAULT_CNI_BIN_DIR, describe: 'install: directory runtimes search for plugins' })
       .option('plugin', { type: 'string', describe: 'install: the compiled plugin to run (default: the one of this tnet)' })
-      .option('systemd-dir', { type: 'string', describe: `install: also write the ${SYSTEMD_SOCKET_UNIT} and its service there (e.g. /etc/systemd/system), so systemd starts \`tnet cni serve\` on the first call` })
+      .option('systemd-dir', { type: 'string', describe: `install: also write the daemon's units there (${CNI_SOCKET_UNIT} and tnet.service, e.g. /etc/systemd/system), so systemd starts \`tnet daemon\` at boot or on the first call` })
       .option('socket', { type: 'string', default: DEFAULT_CNI_SOCKET, describe: 'install, serve: where `tnet cni serve` listens and the plugin looks for it' })
       .option('cni-version', { type: 'string', describe: `conflist: cniVersion to write (${SUPPORTED_VERSIONS.join(', ')})` })
       .example('$0 cni install', `write ${DEFAULT_CNI_BIN_DIR}/tnet`)
       .example('$0 cni conflist web > /etc/cni/net.d/web.conflist', 'let runtimes attach containers to network web')
       .example('$0 cni serve', 'make every plugin call skip starting node (needs socat)'),
   run: async (args, env) => {
-    if (args['action'] === 'serve') {
-      const socketPath = resolve(String(args['socket']));
-      await runUntilStopped((signal) => serveCni({ socketPath, env: process.env, signal, log: serviceLog(env.io) }));
-      return 0;
-    }
+    if (args['action'] === 'serve') return runRoles(args, env, [cniRole], { cniSocket: String(args['socket']) });
     if (args['action'] === 'install') {
       const socket = resolve(String(args['socket']));
       const unitDir = optionalString(args, 'systemd-dir');
       const installed = [
         ...install(String(args['dir']), optionalString(args, 'plugin') ?? requireCompiled('tnet-cni', 'run `npm run build` or pass --plugin'), socket),
-        ...(unitDir === undefined ? [] : installUnits(unitDir, socket)),
+        ...(unitDir === undefined ? [] : writeDaemonUnits(args, unitDir, socket)),
       ];
       if (env.json) printJson(env, { installed });
       else env.io.out(installed.map((f) => `installed ${f}`).join('\n'));
-      if (unitDir !== undefined && !env.json) env.io.out(`start it with: systemctl daemon-reload && systemctl enable --now ${SYSTEMD_SOCKET_UNIT}`);
+      if (unitDir !== undefined && !env.json) env.io.out(START_UNITS_HINT);
       return 0;
     }
     const name = optionalString(args, 'network');

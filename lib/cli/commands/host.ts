@@ -25,7 +25,7 @@ export const hostCommand: CliCommand = {
         }
         const record = await joinHost(ctx, { name: optionalString(args, 'name') ?? hostname(), vtep });
         if (env.json) printJson(env, record);
-        else env.io.out(`joined as ${record.name} (VTEP ${record.vtep}); start 'tnet agent' to keep this host alive in the cluster`);
+        else env.io.out(`joined as ${record.name} (VTEP ${record.vtep}); start 'tnet daemon' (or restart it) to keep this host alive in the cluster`);
         return 0;
       }
       case 'leave': {

@@ -1,0 +1,168 @@
+/**
+ * Sockets that receive the kernel's change notifications in one namespace: rtnetlink multicast
+ * groups (links, addresses, routes, neighbours, netconf) and nftables' NFNLGRP_NFTABLES. Each is
+ * netlink@0.3's raw socket, created inside a withNetns window (a netlink socket belongs to the
+ * namespace it was created in), with messages split and parsed here so the nlmsg type is kept
+ * (the package's parsed 'message' event drops it).
+ *
+ * A socket keeps its namespace alive: whoever opens one in a container's namespace must close it
+ * once the container is gone (see daemon/netns-watch.ts), or the namespace and its veth live on.
+ */
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type * as Raw from 'netlink/dist/raw.js';
+import type * as Structs from 'netlink/dist/structs.js';
+import type { NftBatch, NftEvent, RtnlEvent } from './event-types.js';
+import { parseNftMessage } from './nft-event-parse.js';
+import { forceReceiveBuffer, netlinkPortOf } from './libc.js';
+import { withNetns } from './netns.js';
+import { netlinkModule } from './rtnl.js';
+import { parseRtnlEvent } from './rtnl-event-parse.js';
+import type { NetnsHandle } from './types.js';
+
+/** RTNLGRP_* (linux/rtnetlink.h). */
+export const RTNL_GROUPS = {
+  link: 1,
+  neighbour: 3,
+  ipv4Address: 5,
+  ipv4Route: 7,
+  ipv6Address: 9,
+  ipv6Route: 11,
+  ipv4Netconf: 24,
+  ipv6Netconf: 25,
+} as const;
+export type RtnlGroup = keyof typeof RTNL_GROUPS;
+
+const NETLINK_ROUTE = 0;
+const NETLINK_NETFILTER = 12;
+const NFNLGRP_NFTABLES = 7;
+/**
+ * Deleting a bridge with 500 ports notifies ~500 link changes at once (~2 KB each, several KB of
+ * buffer each). SO_RCVBUF is capped by net.core.rmem_max (208 KB on a stock Debian): the host's
+ * sockets force their buffer past it (forceBuffer); a smaller buffer only means more overruns,
+ * each costing a full pass.
+ */
+const RECV_BUFFER_BYTES = 8 << 20;
+
+export interface EventHandlers<E> {
+  /** Notifications received in one read of the socket, in order. */
+  readonly events: (events: readonly E[]) => void;
+  /**
+   * Notifications were lost (the receive buffer overflowed: ENOBUFS), or the socket failed
+   * (`dead`: it receives nothing more and must be opened again).
+   */
+  readonly lost: (why: string, dead: boolean) => void;
+}
+
+export interface EventSocket {
+  close(): void;
+}
+
+interface Loaded {
+  readonly RawNetlinkSocket: typeof Raw.RawNetlinkSocket;
+  readonly parseMessages: typeof Structs.parseMessages;
+}
+let loaded: Loaded | undefined;
+const load = (): Loaded => {
+  if (loaded) return loaded;
+  const req = createRequire(import.meta.url);
+  const { RawNetlinkSocket } = req('netlink/dist/raw.js') as typeof Raw;
+  const { parseMessages } = req('netlink/dist/structs.js') as typeof Structs;
+  return (loaded = { RawNetlinkSocket, parseMessages });
+};
+
+/**
+ * The package keeps the socket's fd to itself: find it among ours by the port it is bound to.
+ * One scan of /proc/self/fd, so only for the host's few sockets.
+ */
+const forceBuffer = (socket: Raw.RawNetlinkSocket, target: string): void => {
+  if (socket.getRecvBufferSize() >= RECV_BUFFER_BYTES) return;
+  const port = socket.address().port;
+  for (const entry of readdirSync('/proc/self/fd')) {
+    const fd = Number(entry);
+    if (netlinkPortOf(fd) !== port) continue;
+    try {
+      forceReceiveBuffer(fd, RECV_BUFFER_BYTES, target);
+    } catch {
+      // Without CAP_NET_ADMIN the capped buffer stays: overruns then cost full passes.
+    }
+    return;
+  }
+};
+
+/**
+ * One socket; `collect` turns each message into what the handlers get (pushing onto `out`), and
+ * what one read of the socket brought is delivered together.
+ */
+const openRaw = <E>(
+  netns: NetnsHandle,
+  protocol: number,
+  groups: readonly number[],
+  collect: (type: number, data: Buffer, out: E[]) => void,
+  on: EventHandlers<E>,
+  bigBuffer = false,
+): EventSocket => {
+  const { RawNetlinkSocket, parseMessages } = load();
+  const socket = withNetns(netns.fd, () => {
+    const s = new RawNetlinkSocket(protocol, { recvBufferSize: RECV_BUFFER_BYTES, sendBufferSize: 0 });
+    try {
+      for (const g of groups) s.addMembership(g);
+    } catch (e) {
+      s.close();
+      throw e;
+    }
+    return s;
+  });
+  if (bigBuffer) forceBuffer(socket, netns.path);
+  let open = true;
+  socket.on('message', (buf: Buffer) => {
+    let messages;
+    try {
+      messages = parseMessages(buf);
+    } catch {
+      return; // a datagram that does not parse says nothing we could use
+    }
+    const out: E[] = [];
+    for (const m of messages) collect(m.type, m.data, out);
+    if (out.length > 0) on.events(out);
+  });
+  socket.on('error', (e: Error & { code?: string }) => {
+    // ENOBUFS: the kernel dropped notifications but the socket goes on; anything else closed it.
+    const dead = e.code !== 'ENOBUFS';
+    if (dead) open = false;
+    on.lost(`${netns.path}: ${e.code ?? e.message}`, dead);
+  });
+  return {
+    close: () => {
+      if (open) socket.close();
+      open = false;
+    },
+  };
+};
+
+/** rtnetlink notifications of `groups` in `netns`; bigBuffer for a namespace with bursts (the host's). */
+export const openRtnlEvents = (netns: NetnsHandle, groups: readonly RtnlGroup[], on: EventHandlers<RtnlEvent>, bigBuffer = false): EventSocket => {
+  const nl = netlinkModule();
+  const collect = (type: number, data: Buffer, out: RtnlEvent[]): void => {
+    const e = parseRtnlEvent(nl, type, data);
+    if (e !== undefined) out.push(e);
+  };
+  return openRaw(netns, NETLINK_ROUTE, groups.map((g) => RTNL_GROUPS[g]), collect, on, bigBuffer);
+};
+
+/**
+ * nftables notifications in `netns`, delivered per transaction: the kernel sends a transaction's
+ * changes, then one NEWGEN message with the pid of the process that committed it.
+ */
+export const openNftEvents = (netns: NetnsHandle, on: EventHandlers<NftBatch>): EventSocket => {
+  let pending: NftEvent[] = [];
+  const collect = (type: number, data: Buffer, out: NftBatch[]): void => {
+    const m = parseNftMessage(type, data);
+    if (m?.kind === 'event') pending.push(m.event);
+    else if (m?.kind === 'generation') {
+      out.push({ pid: m.pid, events: pending });
+      pending = [];
+    }
+  };
+  return openRaw(netns, NETLINK_NETFILTER, [NFNLGRP_NFTABLES], collect, on, true);
+};
