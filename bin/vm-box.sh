@@ -80,6 +80,8 @@ tar -C "$work" -cf "$work/bookworm64.box" metadata.json Vagrantfile box.img vmli
 vagrant box remove --force --all "$box_name" >/dev/null 2>&1 || true
 vagrant box add --force --name "$box_name" "$work/bookworm64.box" >/dev/null
 echo "$recipe" > "$stamp"
+# The previous box's base volume (vagrant-libvirt uploads it into the pool once per box) is stale now.
+rm -f "$cache/pool/"debian-VAGRANTSLASH-bookworm64_vagrant_box_image_*
 # libvirt's qemu (user libvirt-qemu) reads the kernel and initrd from the box directory.
 chmod -R a+rX "$VAGRANT_HOME"
 echo "vm-box: built and added $box_name in $(( $(date +%s) - start )) s"

@@ -28,7 +28,7 @@ export VAGRANT_HOME="$cache/vagrant.d"
 # The machines' state (ids, keys) outside the clone, where an interrupted run's next run finds it.
 export VAGRANT_DOTFILE_PATH="$cache/machines"
 export VAGRANT_DEFAULT_PROVIDER=libvirt VAGRANT_NO_COLOR=1 VAGRANT_CHECKPOINT_DISABLE=1
-export TNET_VM_OFFLINE=1 TNET_VM_PREFIX=$prefix
+export TNET_VM_TREE="$cache/tree" TNET_VM_PREFIX=$prefix
 export LIBVIRT_DEFAULT_URI=qemu:///system
 pool=${prefix}pool
 pool_dir="$cache/pool"
@@ -147,8 +147,11 @@ virsh pool-info "$pool" >/dev/null 2>&1 || virsh pool-define-as "$pool" dir --ta
 virsh pool-start "$pool" >/dev/null 2>&1 || true
 virsh pool-refresh "$pool" >/dev/null
 
-# The guests get this checkout's dist/ and runtime node_modules through the synced folder.
+# The guests read a copy of this built checkout over 9p: libvirt's qemu may not read the clone
+# itself (under /root, say), and the copy stays the same while the scenarios run.
 [ -f dist/scenarios/lab/cli.js ] && [ -f dist/bin/tnet.cjs ] || fail "dist/ is not built; run bin/setup.sh --vms"
+rsync -a --delete --exclude=/.git --exclude=/.vagrant ./ "$TNET_VM_TREE/"
+chmod -R a+rX "$TNET_VM_TREE"
 
 up_start=$(date +%s)
 echo "vms: booting h1 h2 h3 (log: $logs/up.log)"

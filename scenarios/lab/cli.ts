@@ -29,8 +29,9 @@ try {
   for (const file of files) {
     const s = parseScenario(readFileSync(file, 'utf8'), file);
     process.stderr.write(`== ${s.title} (${file})\n`);
+    const t0 = Date.now();
     const r = await runScenario(backend, s, file, {
-      log: (l) => process.stderr.write(`${l}\n`),
+      log: (l) => process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} ${l}\n`),
       ...(checkTimeout === undefined ? {} : { checkTimeoutMs: Number(checkTimeout) * 1000 }),
     });
     if (r.skipped) process.stdout.write(`SKIP ${s.title}: ${r.skipped}\n`);

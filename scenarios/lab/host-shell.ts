@@ -37,6 +37,8 @@ const exec = ([cmd, ...args]: readonly string[], stdin?: string): Promise<Comman
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
       resolve({ code, out, err: error !== null && typeof error.code !== 'number' ? `${err}${error.message}\n` : err });
     });
+    // A command that exits without reading its stdin (most do) must not take the shell with it.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(stdin ?? '');
   });
 

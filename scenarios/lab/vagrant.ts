@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { Backend, CommandResult, LabOptions } from './backend.js';
 import { HostShell } from './host-shell-client.js';
 import { startProc } from './proc.js';
-import { containerNetns, etcdHealthArgv, hostAddress, hostIndex } from './topology.js';
+import { containerNetns } from './topology.js';
 
 /** Static-peer scenarios: a state dir with the local store of its own, beside the cluster's /var/lib/tnet. */
 const STATIC_STATE = '/var/lib/tnet-static';
@@ -55,7 +55,7 @@ export const createVagrantBackend = (o: VagrantBackendOptions = {}): Backend => 
       // One `vagrant ssh-config` for all machines (a few seconds of Ruby), then plain ssh.
       writeFileSync(config, execFileSync('vagrant', ['ssh-config', ...HOSTS], { cwd: o.cwd, encoding: 'utf8' }));
     }
-    const proc = startProc(['ssh', '-F', config, '-o', 'ServerAliveInterval=10', host, ...GUEST_SHELL], {
+    const proc = startProc(['ssh', '-F', config, '-o', 'BatchMode=yes', '-o', 'ServerAliveInterval=10', host, ...GUEST_SHELL], {
       log: join(work, `${host}-shell.log`), stdin: 'pipe', stdout: 'pipe',
     });
     const s = new HostShell(proc);
@@ -78,19 +78,10 @@ export const createVagrantBackend = (o: VagrantBackendOptions = {}): Backend => 
     await systemctl(host, 'kill', '--signal=KILL', unit);
     await systemctl(host, 'stop', unit);
   };
-  const startUnit = async (host: string, unit: string): Promise<void> => {
-    await exec(host, ['systemctl', 'reset-failed', unit]);
-    await systemctl(host, 'start', unit);
-  };
-  const waitEtcd = async (host: string): Promise<void> => {
-    for (let i = 0; i < 100; i++) {
-      if ((await exec(host, etcdHealthArgv(hostAddress(hostIndex(host))))).code === 0) return;
-      await sleep(200);
-    }
-    throw new Error(`etcd on ${host} did not become healthy (journalctl -u etcd there)`);
-  };
-  const networkNames = (r: CommandResult): string[] =>
-    r.code === 0 ? (JSON.parse(r.out) as Array<{ name: string }>).map((n) => n.name) : [];
+  /** Debian's etcd unit is Type=notify: started means ready to serve. */
+  const startUnits = (host: string, ...units: string[]): Promise<string> =>
+    must(host, ['sh', '-c', 'systemctl reset-failed "$@" 2>/dev/null; systemctl start "$@"', 'sh', ...units]);
+  const networkNames = (r: CommandResult): string[] => (r.code === 0 ? (JSON.parse(r.out) as Array<{ name: string }>).map((n) => n.name) : []);
   const removeNetworks = async (host: string, run: (args: readonly string[]) => Promise<CommandResult>): Promise<void> => {
     const names = networkNames(await run(['ls', '--json']));
     if (names.length > 0) {
@@ -100,47 +91,44 @@ export const createVagrantBackend = (o: VagrantBackendOptions = {}): Backend => 
   };
   const waitAgentsAlive = async (): Promise<void> => {
     let listed = '';
-    for (let i = 0; i < 150; i++) {
+    for (let i = 0; i < 60; i++) {
       const r = await shell('h1').run(['host', 'ls', '--json']);
       listed = r.out.trim() || r.err.trim();
       const hosts = r.code === 0 ? (JSON.parse(r.out) as Array<{ state: string }>) : [];
       if (hosts.length === HOSTS.length && hosts.every((h) => h.state === 'alive')) return;
-      await sleep(200);
+      await sleep(500);
     }
-    throw new Error(`the agents did not all become alive within 30 s: ${listed}`);
+    throw new Error(`the agents did not all become alive: ${listed}`);
   };
-  const waitNoTnetLinks = async (): Promise<void> => {
-    for (const h of HOSTS) {
-      let links = '';
-      for (let i = 0; i < 100; i++) {
-        links = (await exec(h, ['ip', '-o', 'link', 'show'])).out;
-        if (!TNET_LINK.test(links)) break;
-        await sleep(200);
-      }
-      if (TNET_LINK.test(links)) throw new Error(`tnet links are still on ${h} after the networks were removed: ${links.split('\n').filter((l) => TNET_LINK.test(l)).join('; ')}`);
+  const waitNoTnetLinks = async (host: string): Promise<void> => {
+    let links = '';
+    for (let i = 0; i < 60; i++) {
+      links = (await exec(host, ['ip', '-o', 'link', 'show'])).out;
+      if (!TNET_LINK.test(links)) return;
+      await sleep(500);
     }
+    throw new Error(`tnet links are still on ${host} after their networks were removed: ${links.split('\n').filter((l) => TNET_LINK.test(l)).join('; ')}`);
   };
 
-  /** Every host back to the common starting state, whatever an earlier run left. */
+  /** One host back to the common starting state, whatever an earlier run left; etcd and its agent running. */
+  const resetHost = async (host: string): Promise<void> => {
+    for (const key of [...servers].filter((k) => k.startsWith(`${host}/`))) {
+      servers.delete(key);
+      await exec(host, ['kill', key.slice(host.length + 1)]);
+    }
+    await must(host, ['sh', '-c', REMOVE_CONTAINERS]);
+    // Before the agent runs: it would take a static network's devices for its own stale ones.
+    await removeNetworks(host, (args) => staticTnet(host, args));
+    await must(host, ['rm', '-rf', STATIC_STATE]);
+    await startUnits(host, 'etcd', 'tnet-agent');
+  };
+  /** Every host at once (etcd members wait for each other's quorum), then the cluster's networks go. */
   const reset = async (): Promise<void> => {
-    for (const key of servers) {
-      const [host = '', pid = ''] = key.split('/');
-      await exec(host, ['kill', pid]);
-    }
-    servers.clear();
-    await Promise.all(HOSTS.map((h) => must(h, ['sh', '-c', REMOVE_CONTAINERS])));
-    for (const h of HOSTS) {
-      await removeNetworks(h, (args) => staticTnet(h, args));
-      await must(h, ['rm', '-rf', STATIC_STATE]);
-    }
-    // etcd members start together: a lone member waits for a quorum.
-    await Promise.all(HOSTS.map((h) => startUnit(h, 'etcd')));
-    await Promise.all(HOSTS.map(waitEtcd));
-    await Promise.all(HOSTS.map((h) => startUnit(h, 'tnet-agent')));
+    await Promise.all(HOSTS.map(resetHost));
     await waitAgentsAlive();
     await removeNetworks('h1', (args) => shell('h1').run(args));
     // Every agent removes its own devices for the networks that went.
-    await waitNoTnetLinks();
+    await Promise.all(HOSTS.map(waitNoTnetLinks));
   };
 
   return {
@@ -149,10 +137,8 @@ export const createVagrantBackend = (o: VagrantBackendOptions = {}): Backend => 
       if (options.hosts > HOSTS.length) throw new Error(`the Vagrantfile defines ${HOSTS.length} machines; the scenario wants ${options.hosts}`);
       store = 'etcd';
       await reset();
-      if (options.store === 'local') {
-        for (const h of HOSTS) await systemctl(h, 'stop', 'tnet-agent');
-        for (const h of HOSTS) await systemctl(h, 'stop', 'etcd');
-      }
+      // As in the lab: static peers run with no agent and no etcd at all.
+      if (options.store === 'local') await Promise.all(HOSTS.map((h) => systemctl(h, 'stop', 'tnet-agent', 'etcd')));
       store = options.store;
     },
     tnet,
@@ -185,13 +171,10 @@ export const createVagrantBackend = (o: VagrantBackendOptions = {}): Backend => 
       return path;
     },
     async setAgent(host, running) {
-      if (running) await startUnit(host, 'tnet-agent');
-      else await kill(host, 'tnet-agent');
+      await (running ? startUnits(host, 'tnet-agent') : kill(host, 'tnet-agent'));
     },
     async setEtcd(host, running) {
-      if (!running) return kill(host, 'etcd');
-      await startUnit(host, 'etcd');
-      await waitEtcd(host);
+      await (running ? startUnits(host, 'etcd') : kill(host, 'etcd'));
     },
     async cleanup() {
       store = 'etcd';
