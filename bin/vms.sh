@@ -41,6 +41,18 @@ run=$(mktemp -d /run/tnet-vm.XXXXXX)
 t0=$(date +%s)
 elapsed() { echo "$(( $(date +%s) - t0 )) s"; }
 
+# Long steps run in the background and are waited for: bash handles INT/TERM only between
+# commands, and `wait` returns at once on a signal; finish then stops that step first.
+step_pid=""
+step() {
+  "$@" &
+  step_pid=$!
+  local s=0
+  wait "$step_pid" || s=$?
+  step_pid=""
+  return "$s"
+}
+
 # What this run started or changed, undone on exit in reverse order.
 our_daemons=()
 kvm_mode=""
@@ -63,6 +75,10 @@ finish() {
   local status=$?
   if $removed; then return; fi
   removed=true
+  if [ -n "$step_pid" ]; then
+    kill -INT "$step_pid" 2>/dev/null || true
+    wait "$step_pid" 2>/dev/null || true
+  fi
   if [ "${TNET_VM_KEEP:-0}" = 1 ] && [ "$status" -eq 0 ]; then
     echo "vms: TNET_VM_KEEP=1: the machines and libvirt stay up (VAGRANT_HOME=$VAGRANT_HOME VAGRANT_DOTFILE_PATH=$VAGRANT_DOTFILE_PATH)"
     return
@@ -79,8 +95,10 @@ finish() {
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   done
-  [ -z "$kvm_mode" ] || chown "${kvm_mode%%:*}:${kvm_mode#*:}" /dev/kvm 2>/dev/null || true
-  [ -z "$kvm_mode" ] || chmod "${kvm_mode##*|}" /dev/kvm 2>/dev/null || true
+  if [ -n "$kvm_mode" ]; then
+    chown "${kvm_mode%%|*}" /dev/kvm 2>/dev/null || true
+    chmod "${kvm_mode##*|}" /dev/kvm 2>/dev/null || true
+  fi
   rm -rf "$run"
 }
 trap finish EXIT
@@ -91,7 +109,6 @@ trap 'exit 130' INT TERM
 # gives it to group kvm (of which libvirt-qemu is a member); done here, undone on exit.
 if [ -e /dev/kvm ] && ! runuser -u libvirt-qemu -- test -r /dev/kvm -a -w /dev/kvm 2>/dev/null; then
   kvm_mode="$(stat -c '%U:%G|%a' /dev/kvm)"
-  kvm_mode="${kvm_mode%%|*}|${kvm_mode##*|}"
   chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
 fi
 
@@ -115,7 +132,7 @@ echo "vms: libvirt $(virsh version | sed -n 's/^Using library: libvirt //p') ($(
 remove_machines
 
 box_start=$(date +%s)
-bash bin/vm-box.sh "$cache" || fail "could not build the box (bin/vm-box.sh above)"
+step bash bin/vm-box.sh "$cache" || fail "could not build the box (bin/vm-box.sh above)"
 echo "vms: box ready in $(( $(date +%s) - box_start )) s"
 box_dir="$VAGRANT_HOME/boxes/debian-VAGRANTSLASH-bookworm64/0/libvirt"
 
@@ -124,9 +141,10 @@ accel=${TNET_VM_ACCEL:-}
 if [ -z "$accel" ]; then
   accel=tcg
   if [ -w /dev/kvm ]; then
-    timeout 30 qemu-system-x86_64 -accel kvm -cpu host -m 256 -nographic -no-reboot -nodefaults -serial stdio \
+    # (a subshell: its shell, not this one, reports qemu's abort)
+    (timeout 30 qemu-system-x86_64 -accel kvm -cpu host -m 256 -nographic -no-reboot -nodefaults -serial stdio \
       -kernel "$box_dir/vmlinuz" -initrd "$box_dir/initrd.img" -append "console=ttyS0 panic=-1 rdinit=/bin/true" \
-      >"$logs/kvm-probe.log" 2>&1 || true
+      >"$logs/kvm-probe.log" 2>&1) 2>/dev/null || true
     grep -q 'Run /bin/true as init process' "$logs/kvm-probe.log" && accel=kvm
   fi
 fi
@@ -155,7 +173,7 @@ chmod -R a+rX "$TNET_VM_TREE"
 
 up_start=$(date +%s)
 echo "vms: booting h1 h2 h3 (log: $logs/up.log)"
-if ! vagrant up --provider libvirt >"$logs/up.log" 2>&1; then
+if ! step vagrant up --provider libvirt >"$logs/up.log" 2>&1; then
   tr '\r' '\n' <"$logs/up.log" | grep -v 'Progress:' | tail -25 >&2
   fail "vagrant up failed (above; full log $logs/up.log)"
 fi
@@ -163,7 +181,7 @@ echo "vms: machines up and provisioned in $(( $(date +%s) - up_start )) s"
 
 status=0
 scn_start=$(date +%s)
-node dist/scenarios/lab/cli.js --backend vagrant scenarios/*.scn 2>"$logs/scenarios.log" || status=$?
+step node dist/scenarios/lab/cli.js --backend vagrant --check-timeout 30 scenarios/*.scn 2>"$logs/scenarios.log" || status=$?
 echo "vms: scenarios ran in $(( $(date +%s) - scn_start )) s (step log: $logs/scenarios.log); host memory used by the machines: $(ps -C qemu-system-x86_64 -o rss= | awk '{s+=$1} END {printf "%d MiB", s/1024}')"
 echo "vms: total $(elapsed)"
 exit "$status"
