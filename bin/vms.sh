@@ -144,7 +144,7 @@ if [ -z "$accel" ]; then
     # (a subshell: its shell, not this one, reports qemu's abort)
     (timeout 30 qemu-system-x86_64 -accel kvm -cpu host -m 256 -nographic -no-reboot -nodefaults -serial stdio \
       -kernel "$box_dir/vmlinuz" -initrd "$box_dir/initrd.img" -append "console=ttyS0 panic=-1 rdinit=/bin/true" \
-      >"$logs/kvm-probe.log" 2>&1) 2>/dev/null || true
+      >"$logs/kvm-probe.log" 2>&1; true) 2>/dev/null
     grep -q 'Run /bin/true as init process' "$logs/kvm-probe.log" && accel=kvm
   fi
 fi

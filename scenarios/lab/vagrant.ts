@@ -20,7 +20,8 @@ import { containerNetns } from './topology.js';
 
 /** Static-peer scenarios: a state dir with the local store of its own, beside the cluster's /var/lib/tnet. */
 const STATIC_STATE = '/var/lib/tnet-static';
-const GUEST_SHELL = ['sudo', 'node', '/opt/tnet/dist/scenarios/lab/host-shell.js'];
+/** With the dial timeout the agent unit has (see the Vagrantfile). */
+const GUEST_SHELL = ['sudo', 'env', 'TNET_ETCD_DIAL_TIMEOUT_MS=15000', 'node', '/opt/tnet/dist/scenarios/lab/host-shell.js'];
 const HOSTS = ['h1', 'h2', 'h3'];
 /** Container namespaces are HOST-NAME (topology.containerNetns). */
 const CONTAINER_NS = /^h\d+-/;
@@ -79,8 +80,12 @@ export const createVagrantBackend = (o: VagrantBackendOptions = {}): Backend => 
     await systemctl(host, 'stop', unit);
   };
   /** Debian's etcd unit is Type=notify: started means ready to serve. */
-  const startUnits = (host: string, ...units: string[]): Promise<string> =>
-    must(host, ['sh', '-c', 'systemctl reset-failed "$@" 2>/dev/null; systemctl start "$@"', 'sh', ...units]);
+  const startEtcd = (host: string): Promise<string> => must(host, ['sh', '-c', 'systemctl reset-failed etcd 2>/dev/null; systemctl start etcd']);
+  /**
+   * Not waited for: its first start (`host join`) fails until etcd has a quorum and the unit
+   * retries; holding a lease is what counts (waitAgentsAlive), as with the lab's agents.
+   */
+  const startAgent = (host: string): Promise<string> => must(host, ['sh', '-c', 'systemctl reset-failed tnet-agent 2>/dev/null; systemctl start --no-block tnet-agent']);
   const networkNames = (r: CommandResult): string[] => (r.code === 0 ? (JSON.parse(r.out) as Array<{ name: string }>).map((n) => n.name) : []);
   const removeNetworks = async (host: string, run: (args: readonly string[]) => Promise<CommandResult>): Promise<void> => {
     const names = networkNames(await run(['ls', '--json']));
@@ -91,7 +96,8 @@ export const createVagrantBackend = (o: VagrantBackendOptions = {}): Backend => 
   };
   const waitAgentsAlive = async (): Promise<void> => {
     let listed = '';
-    for (let i = 0; i < 60; i++) {
+    // Long enough for the first start after boot: join, then a cold agent on an emulated CPU.
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
       const r = await shell('h1').run(['host', 'ls', '--json']);
       listed = r.out.trim() || r.err.trim();
       const hosts = r.code === 0 ? (JSON.parse(r.out) as Array<{ state: string }>) : [];
@@ -120,7 +126,8 @@ export const createVagrantBackend = (o: VagrantBackendOptions = {}): Backend => 
     // Before the agent runs: it would take a static network's devices for its own stale ones.
     await removeNetworks(host, (args) => staticTnet(host, args));
     await must(host, ['rm', '-rf', STATIC_STATE]);
-    await startUnits(host, 'etcd', 'tnet-agent');
+    await startEtcd(host);
+    await startAgent(host);
   };
   /** Every host at once (etcd members wait for each other's quorum), then the cluster's networks go. */
   const reset = async (): Promise<void> => {
@@ -171,10 +178,10 @@ export const createVagrantBackend = (o: VagrantBackendOptions = {}): Backend => 
       return path;
     },
     async setAgent(host, running) {
-      await (running ? startUnits(host, 'tnet-agent') : kill(host, 'tnet-agent'));
+      await (running ? startAgent(host) : kill(host, 'tnet-agent'));
     },
     async setEtcd(host, running) {
-      await (running ? startUnits(host, 'etcd') : kill(host, 'etcd'));
+      await (running ? startEtcd(host) : kill(host, 'etcd'));
     },
     async cleanup() {
       store = 'etcd';
