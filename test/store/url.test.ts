@@ -55,5 +55,4 @@ describe('TNET_ETCD_DIAL_TIMEOUT_MS', () => {
     expect(isTnetError(e) && e.kind).toBe('invalidInput');
     expect((e as Error).message).toContain(`TNET_ETCD_DIAL_TIMEOUT_MS="${value}" is not valid`);
   });
-
 });
