@@ -103,6 +103,8 @@ finish() {
 }
 trap finish EXIT
 trap 'exit 130' INT TERM
+# Whatever else stops this script says where (set -e alone would end it without a word).
+trap 'echo "vms: FAILED at bin/vms.sh line $LINENO: $BASH_COMMAND" >&2' ERR
 
 # libvirt checks that its qemu user can open /dev/kvm; without udev (no systemd here) the node is
 # root-only, and libvirt then probes QEMU again on every call (seconds each). Debian's udev rule
@@ -144,7 +146,7 @@ if [ -z "$accel" ]; then
     # (a subshell: its shell, not this one, reports qemu's abort)
     (timeout 30 qemu-system-x86_64 -accel kvm -cpu host -m 256 -nographic -no-reboot -nodefaults -serial stdio \
       -kernel "$box_dir/vmlinuz" -initrd "$box_dir/initrd.img" -append "console=ttyS0 panic=-1 rdinit=/bin/true" \
-      >"$logs/kvm-probe.log" 2>&1; true) 2>/dev/null
+      >"$logs/kvm-probe.log" 2>&1 || true) 2>/dev/null
     grep -q 'Run /bin/true as init process' "$logs/kvm-probe.log" && accel=kvm
   fi
 fi
