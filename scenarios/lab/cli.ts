@@ -23,6 +23,10 @@ const checkTimeout = option('--check-timeout');
 if (kind !== 'netns' && kind !== 'vagrant') throw new Error(`--backend ${kind}: expected netns or vagrant`);
 const files = args;
 const backend: Backend = kind === 'vagrant' ? createVagrantBackend({ cwd: repoRoot() }) : createNetnsLab({ prefix: 'tnlab' });
+// Interrupted: the lab's processes and namespaces (or the ssh shells) go before this process does.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void backend.close().finally(() => process.exit(130)));
+}
 let passed = 0;
 let failed = 0;
 try {

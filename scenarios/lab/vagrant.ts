@@ -132,6 +132,8 @@ export const createVagrantBackend = (o: VagrantBackendOptions = {}): Backend => 
   /** Every host at once (etcd members wait for each other's quorum), then the cluster's networks go. */
   const reset = async (): Promise<void> => {
     await Promise.all(HOSTS.map(resetHost));
+    // Each shell's first etcd command loads etcd3 and gRPC (tens of seconds on an emulated CPU): all at once.
+    await Promise.all(HOSTS.map((h) => shell(h).run(['host', 'ls'])));
     await waitAgentsAlive();
     await removeNetworks('h1', (args) => shell('h1').run(args));
     // Every agent removes its own devices for the networks that went.
