@@ -183,7 +183,10 @@ echo "vms: machines up and provisioned in $(( $(date +%s) - up_start )) s"
 
 status=0
 scn_start=$(date +%s)
-step node dist/scenarios/lab/cli.js --backend vagrant --check-timeout 60 scenarios/*.scn 2>"$logs/scenarios.log" || status=$?
+step node dist/scenarios/lab/cli.js --backend vagrant --check-timeout 60 scenarios/*.scn 2>"$logs/scenarios.log" >"$logs/result.log" || status=$?
+cat "$logs/result.log"
 echo "vms: scenarios ran in $(( $(date +%s) - scn_start )) s (step log: $logs/scenarios.log); host memory used by the machines: $(ps -C qemu-system-x86_64 -o rss= | awk '{s+=$1} END {printf "%d MiB", s/1024}')"
 echo "vms: total $(elapsed)"
+# The count last, alone on its line, as bin/test.sh ends.
+grep '^scenarios: ' "$logs/result.log" | tail -1 || echo "scenarios: 0 passed, 1 failed"
 exit "$status"
