@@ -102,7 +102,7 @@ finish() {
   rm -rf "$run"
 }
 trap finish EXIT
-trap 'exit 130' INT TERM
+trap 'echo "vms: interrupted; removing what this run started" >&2; exit 130' INT TERM
 # Whatever else stops this script says where (set -e alone would end it without a word).
 trap 'echo "vms: FAILED at bin/vms.sh line $LINENO: $BASH_COMMAND" >&2' ERR
 
