@@ -13,7 +13,7 @@ import type { Backend, CommandResult, LabOptions, Started } from './backend.js';
 import { compiled, ensureBuilt } from './build.js';
 import { HostShell } from './host-shell-client.js';
 import { startProc, type Proc } from './proc.js';
-import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, OUTSIDE_ADDRESS, containerNetns, etcdInitialCluster, etcdStoreUrl, hostAddress, hostName } from './topology.js';
+import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, OUTSIDE_ADDRESS, containerNetns, etcdHealthArgv, etcdInitialCluster, etcdStoreUrl, hostAddress, hostName } from './topology.js';
 
 export const run = (argv: readonly string[], timeoutMs = 30_000): Promise<CommandResult> =>
   new Promise((resolve) => {
@@ -97,9 +97,9 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
   };
 
   const waitEtcd = async (h: LabHost): Promise<void> => {
-    const probe = `fetch('http://${hostAddress(hosts.indexOf(h) + 1)}:${ETCD_CLIENT_PORT}/health').then(r=>r.json()).then(j=>process.exit(j.health==='true'?0:1),()=>process.exit(1))`;
+    const probe = etcdHealthArgv(hostAddress(hosts.indexOf(h) + 1));
     for (let i = 0; i < 100; i++) {
-      if ((await run(['ip', 'netns', 'exec', h.ns, 'node', '-e', probe])).code === 0) return;
+      if ((await run(['ip', 'netns', 'exec', h.ns, ...probe])).code === 0) return;
       await sleep(100);
     }
     throw new Error(`etcd on ${h.name} did not become healthy; see ${log(h, 'etcd')}`);
@@ -116,14 +116,19 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
     return h.shell.run(args);
   };
 
+  /** Every namespace of this lab's prefix, also those an interrupted earlier run left. */
+  const removeNamespaces = async (): Promise<void> => {
+    for (const n of existsSync('/run/netns') ? readdirSync('/run/netns') : []) {
+      if (n.startsWith(`${o.prefix}-`)) await run(['ip', 'netns', 'del', n]);
+    }
+  };
+
   const teardown = async (): Promise<void> => {
     // Every process is stopped even if stopping another one failed.
     await stopStarted();
     await Promise.allSettled(hosts.flatMap((h) => [h.agent?.stop(), h.shell?.close()]));
     await Promise.allSettled(hosts.map((h) => h.etcd?.stop()));
-    for (const n of existsSync('/run/netns') ? readdirSync('/run/netns') : []) {
-      if (n.startsWith(`${o.prefix}-`)) await run(['ip', 'netns', 'del', n]);
-    }
+    await removeNamespaces();
     containers.clear();
     for (const h of hosts) rmSync(h.stateDir, { recursive: true, force: true });
     hosts = [];
@@ -133,6 +138,7 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
   const build = async (options: LabOptions): Promise<void> => {
     ensureBuilt();
     current = options;
+    await removeNamespaces();
     await addNetns(underlay);
     await must(['ip', '-n', underlay, 'link', 'add', 'ul0', 'type', 'bridge']);
     await must(['ip', '-n', underlay, 'addr', 'add', `${OUTSIDE_ADDRESS}/24`, 'dev', 'ul0']);
@@ -183,7 +189,9 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
     netnsOf: (h, c) => `${o.prefix}-${containerNetns(h, c)}`,
 
     async prepare(options) {
-      if (current && current.hosts === options.hosts && current.store === options.store) return;
+      // The same lab serves the next scenario, from the same state as a fresh one: the previous
+      // scenario's cleanup ran, but it may have been interrupted half-way.
+      if (current && current.hosts === options.hosts && current.store === options.store) return this.cleanup();
       await teardown();
       await build(options);
     },

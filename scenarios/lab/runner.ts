@@ -185,22 +185,30 @@ export const runScenario = async (backend: Backend, s: Scenario, file: string, o
     }
   };
 
-  await backend.prepare({ hosts: s.hosts, store: s.store });
+  const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+  let failure: string | undefined;
   let done = 0;
   try {
-    for (const st of s.steps) {
-      o.log?.(`  ${file}:${st.line}: ${st.text}`);
-      try {
-        await step(st);
-      } catch (e) {
-        return { title: s.title, ok: false, failure: `${file}:${st.line}: ${st.text}\n    ${(e as Error).message}`, steps: done, ms: Date.now() - started };
-      }
-      done++;
-    }
-  } finally {
-    // Servers first, each by its own PID, whether the scenario passed or not.
-    await Promise.allSettled(processes.splice(0).map((p) => p.stop()));
-    await backend.cleanup();
+    await backend.prepare({ hosts: s.hosts, store: s.store });
+  } catch (e) {
+    failure = `preparing the hosts: ${message(e)}`;
   }
-  return { title: s.title, ok: true, steps: done, ms: Date.now() - started };
+  for (const st of failure === undefined ? s.steps : []) {
+    o.log?.(`  ${file}:${st.line}: ${st.text}`);
+    try {
+      await step(st);
+    } catch (e) {
+      failure = `${file}:${st.line}: ${st.text}\n    ${message(e)}`;
+      break;
+    }
+    done++;
+  }
+  // Servers first, each by its own PID, whether the scenario passed or not.
+  await Promise.allSettled(processes.splice(0).map((p) => p.stop()));
+  try {
+    await backend.cleanup();
+  } catch (e) {
+    failure ??= `cleaning up: ${message(e)}`;
+  }
+  return { title: s.title, ok: failure === undefined, ...(failure === undefined ? {} : { failure }), steps: done, ms: Date.now() - started };
 };

@@ -1,7 +1,8 @@
 /**
- * The Vagrantfile cannot boot here (no hypervisor, no box download), so it is checked two ways:
- * its addressing and units must match the lab's (scenarios/lab/topology.ts), and `vagrant validate -p`
- * must accept it when Debian's vagrant is installed (bin/setup.sh --test installs it).
+ * The suite checks the Vagrantfile without booting it: its addressing and units must match the
+ * lab's (scenarios/lab/topology.ts), and `vagrant validate -p` must accept it when Debian's vagrant
+ * is installed (bin/setup.sh --test installs it). `bash bin/test.sh --vms` boots it and runs every
+ * scenario on it (bin/vms.sh).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
