@@ -4,7 +4,7 @@
  * process: bin/tnet.ts does, with the code this returns.
  */
 import yargs from 'yargs';
-import { openApp, type App } from '../app.js';
+import { openApp, type App, type AppOptions } from '../app.js';
 import { exitCodeOf, toTnetError } from '../errors.js';
 import { hostDefaults, type HostDefaults } from '../host-config.js';
 import type { Args } from './args.js';
@@ -34,7 +34,12 @@ const COMMANDS: readonly CliCommand[] = [
 
 const USAGE_EXIT = 2;
 
-export const runCli = async (argv: readonly string[], io: CliIo = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> => {
+export const runCli = async (
+  argv: readonly string[],
+  io: CliIo = processIo,
+  env: NodeJS.ProcessEnv = process.env,
+  appOptions: Pick<AppOptions, 'openStore'> = {},
+): Promise<number> => {
   let exitCode = 0;
   let app: App | undefined;
   const reportError = (e: unknown, json: boolean): number => {
@@ -83,6 +88,7 @@ export const runCli = async (argv: readonly string[], io: CliIo = processIo, env
               ...(raw['store'] === undefined ? {} : { storeUrl: String(raw['store']) }),
               ...(raw['host-netns'] === undefined ? {} : { hostNetns: String(raw['host-netns']) }),
               ...withStepPoints(env),
+              ...appOptions,
             });
             return app;
           },

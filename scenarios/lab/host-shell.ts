@@ -12,6 +12,7 @@ import { execFile, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { runCli } from '../../lib/cli/main.js';
+import { openStore, parseStoreUrl, type Store } from '../../lib/store/index.js';
 import type { CommandResult } from './backend.js';
 
 interface Request {
@@ -24,10 +25,33 @@ interface Request {
 
 const EXEC_TIMEOUT_MS = 60_000;
 
+/**
+ * A shared store stays connected from one command to the next: opening an etcd client costs
+ * 1-3 s on an emulated VM, and every step of a scenario is a command. The embedded store is
+ * opened anew each time (cheap, and a reset may remove its directory).
+ */
+const shared = new Map<string, Promise<Store>>();
+const openStoreOnce: typeof openStore = (url, stateDir) => {
+  if (url === undefined || parseStoreUrl(url).kind !== 'etcd') return openStore(url, stateDir);
+  let store = shared.get(url);
+  if (store === undefined) {
+    store = openStore(url, stateDir);
+    shared.set(url, store);
+    store.catch(() => shared.delete(url)); // an etcd that did not answer is tried again next time
+  }
+  return store.then((s) => ({ ...s, close: async () => undefined }));
+};
+
+/** When the shell's input ends: the shared connections close, so the process can exit. */
+const closeShared = async (): Promise<void> => {
+  for (const store of shared.values()) await store.then((s) => s.close(), () => undefined);
+};
+
 const tnet = async (argv: readonly string[]): Promise<CommandResult> => {
   let out = '';
   let err = '';
-  const code = await runCli([...argv], { out: (t) => void (out += t.endsWith('\n') ? t : `${t}\n`), err: (t) => void (err += t.endsWith('\n') ? t : `${t}\n`) });
+  const io = { out: (t: string) => void (out += t.endsWith('\n') ? t : `${t}\n`), err: (t: string) => void (err += t.endsWith('\n') ? t : `${t}\n`) };
+  const code = await runCli([...argv], io, process.env, { openStore: openStoreOnce });
   return { code, out, err };
 };
 
@@ -72,3 +96,4 @@ for await (const line of lines) {
   }
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
+await closeShared();
