@@ -15,6 +15,7 @@ import { cniCommand } from './commands/cni.js';
 import { connectCommand } from './commands/connect.js';
 import { createCommand } from './commands/create.js';
 import { disconnectCommand } from './commands/disconnect.js';
+import { dnsCommand } from './commands/dns.js';
 import { hostCommand } from './commands/host.js';
 import { inspectCommand } from './commands/inspect.js';
 import { lsCommand } from './commands/ls.js';
@@ -27,7 +28,7 @@ import { withStepPoints } from '../step-points.js';
 const COMMANDS: readonly CliCommand[] = [
   createCommand, lsCommand, inspectCommand, rmCommand, pruneCommand,
   connectCommand, disconnectCommand, portCommand, applyCommand, diffCommand,
-  hostCommand, agentCommand, cniCommand,
+  hostCommand, agentCommand, cniCommand, dnsCommand,
 ];
 
 const USAGE_EXIT = 2;

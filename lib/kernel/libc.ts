@@ -27,6 +27,11 @@ interface Libc {
   umount2: (target: string, flags: number) => number;
   ioctl: (fd: number, request: number, arg: number) => number;
   flock: (fd: number, op: number) => number;
+  socket: (domain: number, type: number, protocol: number) => number;
+  bind: (fd: number, addr: Buffer, len: number) => number;
+  listen: (fd: number, backlog: number) => number;
+  setsockopt: (fd: number, level: number, name: number, value: number[], len: number) => number;
+  close: (fd: number) => number;
 }
 
 let libc: Libc | undefined;
@@ -44,6 +49,11 @@ const load = (): Libc => {
     // ioctl is variadic; every request we make takes no argument, so a fixed 0 is harmless.
     ioctl: lib.func('int ioctl(int fd, unsigned long request, unsigned long arg)'),
     flock: lib.func('int flock(int fd, int op)'),
+    socket: lib.func('int socket(int domain, int type, int protocol)'),
+    bind: lib.func('int bind(int fd, const uint8_t *addr, uint32_t len)'),
+    listen: lib.func('int listen(int fd, int backlog)'),
+    setsockopt: lib.func('int setsockopt(int fd, int level, int name, const int *value, uint32_t len)'),
+    close: lib.func('int close(int fd)'),
   };
   return libc;
 };
@@ -73,3 +83,18 @@ export const tryFlock = (fd: number, exclusive: boolean, target: string): boolea
   if (errno === EWOULDBLOCK || errno === EINTR) return false;
   throw errnoError(errno, 'flock', target);
 };
+
+/** socket(2), non-blocking and close-on-exec, as Node expects the fds it is handed. */
+export const socketFd = (domain: number, type: number, target: string): number => {
+  const SOCK_NONBLOCK = 0o4000;
+  const SOCK_CLOEXEC = 0o2000000;
+  const fd = load().socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  check(fd, 'socket', target);
+  return fd;
+};
+export const setIntOption = (fd: number, level: number, name: number, value: number, target: string): void =>
+  check(load().setsockopt(fd, level, name, [value], 4), 'setsockopt', target);
+export const bindFd = (fd: number, sockaddr: Buffer, target: string): void => check(load().bind(fd, sockaddr, sockaddr.length), 'bind', target);
+export const listenFd = (fd: number, backlog: number, target: string): void => check(load().listen(fd, backlog), 'listen', target);
+/** For an fd no Node handle owns yet (a failed setup); errors do not matter there. */
+export const closeFd = (fd: number): void => void load().close(fd);
