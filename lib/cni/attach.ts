@@ -18,7 +18,7 @@ import { CNI_CODES, CniError } from './error-codes.js';
 import { requireFits } from './network.js';
 import { toPortMappings } from './ports.js';
 import type { AttachRequest, RequestedIp } from './request.js';
-import { endpointResult, mergeResults, type CniResult } from './result.js';
+import { dnsFor, endpointResult, mergeResults, type CniResult } from './result.js';
 
 const isCniEndpoint = (e: Endpoint, containerId: string, ifname: string): boolean =>
   e.owner.kind === 'cni' && e.owner.containerId === containerId && e.ifname === ifname;
@@ -86,6 +86,8 @@ const attachLocked = async (ctx: ServiceContext, req: AttachRequest, network: Ne
       ...(req.ipv4 === undefined ? {} : { ipv4: req.ipv4.address }),
       ...(req.ipv6 === undefined ? {} : { ipv6: req.ipv6.address }),
       ...(req.mac === undefined ? {} : { mac: req.mac }),
+      ...(req.name === undefined ? {} : { name: req.name }),
+      ...(req.aliases.length === 0 ? {} : { aliases: req.aliases }),
       ...(req.portMappings.length === 0 ? {} : { ports: toPortMappings(req.portMappings) }),
     },
     { kind: 'cni', containerId: req.containerId },
@@ -102,7 +104,7 @@ export const cniAdd = (ctx: ServiceContext, req: AttachRequest): Promise<CniResu
     const network = creates ? await createNetworkLocked(ctx, req.network) : existing;
     try {
       const endpoint = await attachLocked(ctx, req, network);
-      return mergeResults(req.prevResult, endpointResult(network, endpoint, req.dns));
+      return mergeResults(req.prevResult, endpointResult(network, endpoint, dnsFor(network, req.dns)));
     } catch (e) {
       // Nothing left behind: a network this ADD created goes again with its failed endpoint.
       if (creates) await removeNetworkLocked(ctx, network.name, true).catch(() => undefined);

@@ -8,9 +8,9 @@
  * An endpoint resolves once its creation is done and stops resolving from the moment its removal
  * is recorded (phase 'removing'), before its interface goes.
  */
-import { dnsKey } from '../model/dns-name.js';
+import { dnsKey, servesDns } from '../model/dns-name.js';
 import { cidrContains, formatAddress, tryParseAddress } from '../model/cidr.js';
-import { isAddressedDriver, type Endpoint, type Network } from '../model/types.js';
+import type { Endpoint, Network } from '../model/types.js';
 
 export interface ZoneEndpoint {
   /** What its address resolves back to (PTR): its name, else its first alias. */
@@ -55,7 +55,6 @@ export const canonicalAddress = (s: string): string | undefined => {
   return a === undefined ? undefined : formatAddress(a.family, a.value);
 };
 
-const servesDns = (n: Network): boolean => n.phase !== 'removing' && n.dnsEnabled !== false && isAddressedDriver(n.driver);
 
 const netnsKeyOf = (e: Endpoint): string => `${e.host ?? ''}\0${e.netns}`;
 
@@ -70,7 +69,7 @@ export const buildZone = (networks: readonly Network[], endpoints: readonly Endp
   const listeners = new Map<string, string>();
   const networksOfNetns = new Map<string, string[]>();
   const byLowerName = new Map<string, string[]>();
-  for (const network of networks.filter(servesDns)) {
+  for (const network of networks.filter((n) => n.phase !== 'removing' && servesDns(n))) {
     const byName = new Map<string, ZoneEndpoint[]>();
     const byAddress = new Map<string, ZoneEndpoint & { netnsKey: string }>();
     for (const e of endpoints) {

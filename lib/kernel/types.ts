@@ -4,6 +4,7 @@
  * TnetError kind (exists, notFound, permission, busy, unsupported, kernel) in one place.
  */
 import type { IpFamily } from '../model/types.js';
+import type { NetnsEtcFiles } from './netns-etc.js';
 
 /** An open network namespace: its fd stays valid until close(), even if the path is unmounted. */
 export interface NetnsHandle {
@@ -186,5 +187,7 @@ export interface Kernel {
   openNetns(ref: string): NetnsHandle;
   readSysctl(netns: NetnsHandle, key: string): string; // key like "net/ipv4/ip_forward"
   writeSysctl(netns: NetnsHandle, key: string, value: string): void;
+  /** /etc/netns/NAME files of named namespaces (their resolv.conf). */
+  readonly etc: NetnsEtcFiles;
   close(): void;
 }

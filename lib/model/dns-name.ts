@@ -7,6 +7,10 @@
  * as DNS does; they are kept as given.
  */
 import { inputError } from './fields.js';
+import { isAddressedDriver, type Network } from './types.js';
+
+/** Whether tnet's DNS server serves a network's containers: it has a gateway, and --dns=false was not given. */
+export const servesDns = (n: Network): boolean => n.dnsEnabled !== false && isAddressedDriver(n.driver);
 
 export const DNS_NAME_MAX = 253;
 const LABEL_MAX = 63;

@@ -60,7 +60,10 @@ export type Action =
       readonly forget: readonly NftElement[];
       readonly observed: boolean;
     }
-  | { readonly do: 'deleteFirewall' };
+  | { readonly do: 'deleteFirewall' }
+  /** A file of a named namespace under /etc/netns (its resolv.conf); previous: what it replaces, for the undo. */
+  | { readonly do: 'writeNetnsFile'; readonly namespace: string; readonly file: string; readonly text: string; readonly previous?: string }
+  | { readonly do: 'removeNetnsFile'; readonly namespace: string; readonly file: string };
 
 const where = (netns: string | undefined): string => (netns === undefined ? '' : ` in ${netns}`);
 const cidr = (a: DesiredAddress): string => `${a.address}/${a.prefixLength}`;
@@ -105,5 +108,9 @@ export const describeAction = (a: Action): string => {
     }
     case 'deleteFirewall':
       return 'delete nft table inet tnet';
+    case 'writeNetnsFile':
+      return `write /etc/netns/${a.namespace}/${a.file}${a.previous === undefined ? '' : ' (replacing tnet\'s previous one)'}`;
+    case 'removeNetnsFile':
+      return `remove /etc/netns/${a.namespace}/${a.file}`;
   }
 };

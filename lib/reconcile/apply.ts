@@ -159,6 +159,14 @@ const run = async (kernel: Kernel, s: Sessions, a: Action): Promise<Undo | undef
     case 'deleteFirewall':
       kernel.nft.run(deleteTableCommands());
       return undefined;
+    case 'writeNetnsFile': {
+      kernel.etc.write(a.namespace, a.file, a.text);
+      const { previous } = a;
+      return async () => (previous === undefined ? kernel.etc.remove(a.namespace, a.file) : kernel.etc.write(a.namespace, a.file, previous));
+    }
+    case 'removeNetnsFile':
+      kernel.etc.remove(a.namespace, a.file);
+      return undefined;
   }
 };
 

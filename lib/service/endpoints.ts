@@ -80,7 +80,8 @@ export const connectLocked = async (ctx: ServiceContext, request: EndpointReques
   const sameIfname = inNetns.find((e) => e.ifname === ifname);
   if (sameIfname) throw new TnetError('conflict', `${netns} already has ${ifname} from network ${sameIfname.network}; choose another --ifname`, { target: ifname });
 
-  const name = request.name ?? defaultNameOfNetns(netns);
+  // A runtime's namespace name (netns-<uuid>) means nothing to anyone: runtimes give names themselves.
+  const name = request.name ?? (owner.kind === 'cli' ? defaultNameOfNetns(netns) : undefined);
   const aliases = request.aliases ?? [];
   const clash = nameClash({ ...(name === undefined ? {} : { name }), aliases }, peers, network.name);
   if (clash !== undefined) throw new TnetError('conflict', clash, { target: name ?? aliases.join(',') });

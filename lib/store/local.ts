@@ -91,7 +91,7 @@ export async function openLocalStore(stateDir: string, opts: LocalStoreOptions =
       return withFileLock(join(locksDir, lockFileName(name)), { timeoutMs: lockTimeoutMs }, fn);
     },
     async watch(prefix, onEvent) {
-      const stop = await pollWatch(read, prefix, onEvent, watchIntervalMs);
+      const stop = await pollWatch(read, prefix, onEvent, watchIntervalMs, statePath);
       const cancel = (): void => {
         stop();
         stopWatchers.delete(cancel);

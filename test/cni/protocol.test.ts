@@ -117,7 +117,7 @@ describe('attach requests', () => {
   });
 
   it('refuses unknown CNI_ARGS unless IgnoreUnknown, two addresses of a family, and a bad IP', () => {
-    expect(codeOf(() => req({ CNI_ARGS: 'K8S_POD_NAME=x' }))).toMatchObject({ code: 2, msg: expect.stringMatching(/CNI_ARGS: unknown argument K8S_POD_NAME=x/) });
+    expect(codeOf(() => req({ CNI_ARGS: 'K8S_POD=x' }))).toMatchObject({ code: 2, msg: expect.stringMatching(/CNI_ARGS: unknown argument K8S_POD=x/) });
     expect(req({ CNI_ARGS: 'IgnoreUnknown=true;K8S_POD_NAME=x' }).ipv4).toBeUndefined();
     expect(codeOf(() => req({ CNI_ARGS: 'IP=10.88.0.5' }, { runtimeConfig: { ips: ['10.88.0.6'] } })).code).toBe(7);
     expect(codeOf(() => req({ CNI_ARGS: 'IP=10.88.0' })).msg).toMatch(/CNI_ARGS IP/);
