@@ -104,7 +104,7 @@ export interface NetlinkSession {
   listRoutes(family: IpFamily): Promise<RouteState[]>;
 
   /** Links are created down unless `up`; with `alias` they are tagged in a second request. */
-  createBridge(name: string, opts: { mtu: number; alias?: string; up?: boolean }): Promise<LinkState>;
+  createBridge(name: string, opts: { mtu: number; mac?: string; alias?: string; up?: boolean }): Promise<LinkState>;
   /**
    * Creates a veth pair whose peer is born directly inside `peer.netns` with its final name, so
    * nothing ever appears under a temporary name. Returns the host side.

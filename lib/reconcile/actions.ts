@@ -9,7 +9,7 @@ import type { FirewallTable } from '../firewall/types.js';
 import type { IpFamily } from '../model/types.js';
 
 export type Action =
-  | { readonly do: 'createBridge'; readonly name: string; readonly mtu: number; readonly alias: string }
+  | { readonly do: 'createBridge'; readonly name: string; readonly mtu: number; readonly mac: string; readonly alias: string }
   | {
       readonly do: 'createVeth';
       readonly name: string;
@@ -71,7 +71,7 @@ const cidr = (a: DesiredAddress): string => `${a.address}/${a.prefixLength}`;
 export const describeAction = (a: Action): string => {
   switch (a.do) {
     case 'createBridge':
-      return `create bridge ${a.name} (mtu ${a.mtu}), up`;
+      return `create bridge ${a.name} (mtu ${a.mtu}, mac ${a.mac}), up`;
     case 'createVeth':
       return `create veth ${a.name} on ${a.master} <-> ${a.peer.name}${where(a.netns)} (mac ${a.peer.mac})`;
     case 'setLink':

@@ -75,7 +75,7 @@ class Sessions {
 const run = async (kernel: Kernel, s: Sessions, a: Action): Promise<Undo | undefined> => {
   switch (a.do) {
     case 'createBridge': {
-      const link = await kernel.host.createBridge(a.name, { mtu: a.mtu, alias: a.alias, up: true });
+      const link = await kernel.host.createBridge(a.name, { mtu: a.mtu, mac: a.mac, alias: a.alias, up: true });
       s.remember(undefined, link.name, link.index);
       return () => kernel.host.deleteLink(link.index);
     }
