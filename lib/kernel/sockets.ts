@@ -19,6 +19,9 @@ const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
 const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
+const SO_RCVBUFFORCE = 33;
+/** A burst of queries waits here while the process is busy, instead of being dropped at the default ~200 KiB. */
+const UDP_RECEIVE_BUFFER = 4 << 20;
 const SOL_IP = 0;
 const IP_FREEBIND = 15;
 const SOL_IPV6 = 41;
@@ -49,6 +52,7 @@ const boundFd = (netns: NetnsHandle, type: number, address: string, port: number
   const fd = withNetns(netns.fd, () => socketFd(AF[family], type, target));
   try {
     if (type === SOCK_STREAM) setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, target);
+    else if (port !== 0) trySetIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, UDP_RECEIVE_BUFFER);
     if (family === 6) setIntOption(fd, SOL_IPV6, IPV6_V6ONLY, 1, target);
     if (freebind) setIntOption(fd, family === 4 ? SOL_IP : SOL_IPV6, family === 4 ? IP_FREEBIND : IPV6_FREEBIND, 1, target);
     bindFd(fd, sockaddr(address, port), target);
@@ -57,6 +61,15 @@ const boundFd = (netns: NetnsHandle, type: number, address: string, port: number
   } catch (e) {
     closeFd(fd);
     throw e;
+  }
+};
+
+/** Root may exceed net.core.rmem_max; anyone else keeps the default, which still works. */
+const trySetIntOption = (fd: number, level: number, name: number, value: number): void => {
+  try {
+    setIntOption(fd, level, name, value, 'socket option');
+  } catch {
+    // not root: the default buffer
   }
 };
 
