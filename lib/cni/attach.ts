@@ -7,6 +7,7 @@ import { driverFor } from '../drivers/registry.js';
 import { isTnetError, TnetError } from '../errors.js';
 import { checkRequestedAddress } from '../ipam/allocate.js';
 import { isSameNetns } from '../kernel/netns-identity.js';
+import { nameClash } from '../model/dns-name.js';
 import { bridgeNameFor, hostVethNameFor } from '../model/names.js';
 import type { Endpoint, Network, SubnetConfig } from '../model/types.js';
 import { describeAction, type Action } from '../reconcile/actions.js';
@@ -77,6 +78,9 @@ const attachLocked = async (ctx: ServiceContext, req: AttachRequest, network: Ne
   const others = peers.filter((e) => e.id !== same?.id);
   checkRequested(network, others, req.ipv4, network.ipv4);
   checkRequested(network, others, req.ipv6, network.ipv6);
+  // The runtime's container name is unique to that runtime only (Kubernetes: per namespace): a
+  // name another endpoint holds is not this container's to take, and not a reason to fail it.
+  const name = req.name !== undefined && nameClash({ name: req.name, aliases: [] }, others, network.name) === undefined ? req.name : undefined;
   return connectLocked(
     ctx,
     {
@@ -86,7 +90,7 @@ const attachLocked = async (ctx: ServiceContext, req: AttachRequest, network: Ne
       ...(req.ipv4 === undefined ? {} : { ipv4: req.ipv4.address }),
       ...(req.ipv6 === undefined ? {} : { ipv6: req.ipv6.address }),
       ...(req.mac === undefined ? {} : { mac: req.mac }),
-      ...(req.name === undefined ? {} : { name: req.name }),
+      ...(name === undefined ? {} : { name }),
       ...(req.aliases.length === 0 ? {} : { aliases: req.aliases }),
       ...(req.portMappings.length === 0 ? {} : { ports: toPortMappings(req.portMappings) }),
     },
