@@ -2,7 +2,8 @@
  * tnet's DNS server beside aardvark-dns 1.4 (Debian's, the one Podman's netavark runs), in one
  * run, for the same containers: dnsperf from a container asks a local name, a forwarded name (the
  * same one: served from tnet's cache, aardvark does not cache) and unique forwarded names (every
- * one goes upstream), and reports queries per second and p50/p99 latency. Then 10 000 lookups at
+ * one goes upstream), and reports the most queries per second each sustains (median of alternating
+ * rounds) and p50/p99 latency at a fixed 2 000 queries/s. Then 10 000 lookups at
  * 1 000/s while 200 containers attach and detach: tnet follows the store; aardvark gets what
  * netavark gives it, a rewritten config file and a SIGHUP per change.
  * Everything runs in throwaway namespaces: a host (both servers' sockets), an "outside" with a
@@ -28,7 +29,8 @@ const UPSTREAM = '203.0.113.2';
 const TNET_DNS = '10.99.0.1';
 const AARDVARK_DNS = '10.98.0.1';
 const AARDVARK = '/usr/lib/podman/aardvark-dns';
-const SECONDS = Number(process.env['TNET_BENCH_SECONDS'] ?? '5');
+const SECONDS = Number(process.env['TNET_BENCH_SECONDS'] ?? '4');
+const ROUNDS = Number(process.env['TNET_BENCH_ROUNDS'] ?? '3');
 const CHURN = Number(process.env['TNET_BENCH_CHURN'] ?? '200');
 
 const work = mkdtempSync(join(tmpdir(), 'tnet-bench-dns-'));
@@ -161,12 +163,24 @@ const main = async (): Promise<void> => {
 
     const unique = Array.from({ length: 200_000 }, (_, i) => `u${i}.bench.test`);
     const cases: Array<[string, readonly string[]]> = [['local name', ['c3']], ['forwarded, same name', ['www.bench.test']], ['forwarded, unique names', unique]];
+    const servers = [['tnet', TNET_DNS], ['aardvark-dns 1.4', AARDVARK_DNS]] as const;
     const rows: string[][] = [];
     for (const [what, names] of cases) {
-      for (const [server, address] of [['tnet', TNET_DNS], ['aardvark-dns 1.4', AARDVARK_DNS]] as const) {
-        const r = await dnsperf(address, names, ['-l', String(SECONDS), '-c', '8', '-q', '200']);
-        rows.push([what, server, r.qps.toFixed(0), r.p50.toFixed(3), r.p99.toFixed(3), `${r.failed}/${r.sent}`]);
-        console.log(`RESULT dns case="${what}" server="${server}" qps=${r.qps.toFixed(0)} p50_ms=${r.p50.toFixed(3)} p99_ms=${r.p99.toFixed(3)} failed=${r.failed}`);
+      // Throughput: as fast as each answers (200 queries outstanding), in alternating rounds, since
+      // the machine is shared and noisy; the median round counts. Latency: at a fixed 2 000/s,
+      // which both sustain, so it is service time rather than queueing.
+      const rounds = new Map<string, Perf[]>(servers.map(([s]) => [s, []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [server, address] of servers) rounds.get(server)?.push(await dnsperf(address, names, ['-l', String(SECONDS), '-c', '8', '-q', '200']));
+      }
+      for (const [server, address] of servers) {
+        const runs = rounds.get(server) ?? [];
+        const qps = quantile(runs.map((r) => r.qps), 0.5);
+        const paced = await dnsperf(address, names, ['-l', String(SECONDS), '-c', '4', '-q', '50', '-Q', '2000']);
+        const failed = [...runs, paced].reduce((n, r) => n + r.failed, 0);
+        const sent = [...runs, paced].reduce((n, r) => n + r.sent, 0);
+        rows.push([what, server, qps.toFixed(0), paced.p50.toFixed(3), paced.p99.toFixed(3), `${failed}/${sent}`]);
+        console.log(`RESULT dns case="${what}" server="${server}" qps=${qps.toFixed(0)} p50_ms=${paced.p50.toFixed(3)} p99_ms=${paced.p99.toFixed(3)} failed=${failed}`);
       }
     }
 
@@ -185,10 +199,10 @@ const main = async (): Promise<void> => {
     }
     const [t, a] = await during;
     for (const [server, r] of [['tnet', t], ['aardvark-dns 1.4', a]] as const) {
-      rows.push([`during ${CHURN} attach+detach`, server, r.qps.toFixed(0), r.p50.toFixed(3), r.p99.toFixed(3), `${r.failed}/${r.sent}`]);
+      rows.push([`1 000/s during ${CHURN} attach+detach`, server, '-', r.p50.toFixed(3), r.p99.toFixed(3), `${r.failed}/${r.sent}`]);
       console.log(`RESULT dns case="churn" server="${server}" failed=${r.failed} sent=${r.sent}`);
     }
-    printTable(['case', 'server', 'qps', 'p50 ms', 'p99 ms', 'failed/sent'], rows);
+    printTable(['case', 'server', 'max qps (median)', 'p50 ms at 2 000/s', 'p99 ms at 2 000/s', 'failed/sent'], rows);
     await removeNetworks(app.ctx, ['tnet', 'aard'], true);
   } finally {
     await app.close();

@@ -6,7 +6,7 @@
  * within their TTL (cache.ts). A slow or dead upstream delays only the forwarded names: local
  * names never come here. Every call resolves to exactly one reply.
  */
-import { randomInt } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { DecodedPacket } from 'dns-packet';
 import { anyAddress, tcpConnectIn, udpSocketIn } from '../kernel/sockets.js';
@@ -44,6 +44,20 @@ interface UpstreamReply {
 }
 
 const SOCKETS_PER_FAMILY = 4;
+
+/** Query ids and socket choices an off-path attacker cannot guess (RFC 5452), drawn in batches: one syscall per 4096. */
+const randomSource = () => {
+  const pool = new Uint16Array(4096);
+  let next = pool.length;
+  return (below: number): number => {
+    if (next === pool.length) {
+      randomFillSync(pool);
+      next = 0;
+    }
+    return (pool[next++] ?? 0) % below;
+  };
+};
+const random = randomSource();
 const RETRY_NEXT = new Set<number>([RCODE.servFail, RCODE.notImp, RCODE.refused]);
 
 /** A pool of UDP sockets, each with its own pending ids; replies are matched by id, sender and question. */
@@ -76,10 +90,10 @@ const createUdpPool = (netns: NetnsHandle, port: number, log: (line: string) => 
       new Promise((resolve) => {
         const family = upstream.includes(':') ? 6 : 4;
         const pool = poolFor(family);
-        const slot = pool[randomInt(pool.length)] ?? pool[0];
+        const slot = pool[random(pool.length)] ?? pool[0];
         if (slot === undefined) return resolve(undefined);
-        let id = randomInt(0x10000);
-        while (slot.pending.has(id)) id = randomInt(0x10000);
+        let id = random(0x10000);
+        while (slot.pending.has(id)) id = random(0x10000);
         const timer = setTimeout(() => {
           slot.pending.delete(id);
           resolve(undefined);
@@ -117,7 +131,7 @@ const askTcp = (netns: NetnsHandle, upstream: string, port: number, q: Query, ti
       resolve(r);
     };
     const timer = setTimeout(() => finish(undefined), timeoutMs);
-    const id = randomInt(0x10000);
+    const id = random(0x10000);
     let buffered: Buffer = Buffer.alloc(0);
     conn.on('connect', () => {
       const len = Buffer.alloc(2);
@@ -172,6 +186,8 @@ export const createForwarder = (o: ForwarderOptions): Forwarder => {
   /** The reply for this asker: its id and question, TTLs counted down, fitted to its transport. */
   const replyFrom = (q: Query, transport: Transport, packet: DecodedPacket, age: number, raw?: Buffer): Buffer => {
     const limit = maxResponseBytes(q, transport);
+    // Fresh from upstream for the asker whose question went out: its bytes as they came, but the id.
+    if (raw !== undefined && raw.length <= limit && packet.questions?.[0]?.name === q.question.name) return withId(raw, q.id);
     try {
       return encodeReply(q, {
         rcode: ((packet.flags ?? 0) & 0xf) as Rcode,

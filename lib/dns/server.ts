@@ -11,8 +11,8 @@ import { tcpServerIn, udpSocketIn } from '../kernel/sockets.js';
 import type { NetnsHandle } from '../kernel/types.js';
 import { decide } from './answer.js';
 import type { Forwarder } from './forwarder.js';
-import { headerReply, parseQuery, RCODE, type Transport } from './message.js';
-import { canonicalAddress, type Zone } from './zone.js';
+import { headerReply, maxResponseBytes, parseQuery, RCODE, withId, type Query, type Transport } from './message.js';
+import { canonicalAddress, type Asker, type Zone } from './zone.js';
 
 export interface DnsServerOptions {
   readonly netns: NetnsHandle;
@@ -40,35 +40,64 @@ const MAX_TCP_CONNECTIONS = 512;
 export const createDnsServer = (o: DnsServerOptions): DnsServer => {
   const listeners = new Map<string, { udp: UdpSocket; tcp: Server; connections: Set<Socket> }>();
 
+  type Outcome = Buffer | undefined | Promise<Buffer | undefined>;
+
+  /**
+   * Local replies are the same for every asker on the same networks until the zone changes: each
+   * zone keeps the replies it encoded (dns-packet's encoding is most of a local answer's cost), and
+   * a rebuilt zone starts with none.
+   */
+  const encoded = new WeakMap<Zone, Map<string, Buffer>>();
+  const MAX_ENCODED = 50_000;
+  const memoKey = (q: Query, asker: Asker, transport: Transport): string =>
+    `${asker.networks.join(',')}|${q.question.name}|${q.question.type}|${q.rd ? 1 : 0}${q.cd ? 1 : 0}|${q.edns?.dnssecOk === true ? 1 : 0}|${maxResponseBytes(q, transport)}|${q.edns === undefined ? '' : 'e'}`;
+
+  /** One look at the zone: a reply, a forward in progress, or a tnet name the zone does not know. */
+  const attempt = (q: Query, raw: Buffer, from: string, address: string, transport: Transport, final: boolean): Outcome | 'miss' => {
+    const zone = o.zone();
+    const network = zone.listeners.get(address);
+    const asker = network === undefined ? undefined : zone.askerOf(from, network);
+    // Not an endpoint of this network (another network's container, the host, anything else): no open resolver.
+    if (asker === undefined) return headerReply(raw, RCODE.refused);
+    let memo = encoded.get(zone);
+    if (memo === undefined) encoded.set(zone, (memo = new Map()));
+    const key = memoKey(q, asker, transport);
+    const known = memo.get(key);
+    if (known !== undefined) return withId(known, q.id);
+    const decision = decide(zone, q, asker, transport, final);
+    if (decision.kind === 'miss') return 'miss';
+    if (decision.kind === 'forward') return o.forwarder.forward(q, transport);
+    if (memo.size < MAX_ENCODED) memo.set(key, decision.response);
+    return decision.response;
+  };
+
   /** The reply to one message from source, arrived on the listener of address; undefined: none. */
-  const handle = async (raw: Buffer, source: string, address: string, transport: Transport): Promise<Buffer | undefined> => {
+  const handle = (raw: Buffer, source: string, address: string, transport: Transport): Outcome => {
     const parsed = parseQuery(raw);
     if (parsed.kind === 'drop') return undefined;
     if (parsed.kind === 'reply') return parsed.response;
     const q = parsed.query;
     const from = canonicalAddress(source) ?? source;
-    const askerNow = (): ReturnType<Zone['askerOf']> => {
-      const zone = o.zone();
-      const network = zone.listeners.get(address);
-      return network === undefined ? undefined : zone.askerOf(from, network);
-    };
+    const first = attempt(q, raw, from, address, transport, false);
+    if (first !== 'miss') return first;
     // A tnet name missing from the zone may have been connected a moment ago: look again, once.
-    for (const final of [false, true]) {
-      const asker = askerNow();
-      // Not an endpoint of this network (another network's container, the host, anything else): no open resolver.
-      if (asker === undefined) return headerReply(raw, RCODE.refused);
-      const decision = decide(o.zone(), q, asker, transport, final);
-      if (decision.kind === 'reply') return decision.response;
-      if (decision.kind === 'forward') return o.forwarder.forward(q, transport);
-      await o.refresh();
-    }
-    return undefined; // decide never misses when final
+    return o.refresh().then(() => {
+      const again = attempt(q, raw, from, address, transport, true);
+      return again === 'miss' ? undefined : again; // decide never misses when final
+    });
   };
 
-  const safely = (what: string, p: Promise<Buffer | undefined>, send: (b: Buffer) => void): void => {
-    p.then((reply) => reply !== undefined && send(reply)).catch((e: unknown) => {
-      o.log(`dns: ${what}: ${e instanceof Error ? e.message : String(e)}`);
-    });
+  /** Sends the reply, now or once it is known; nothing a sender does may throw out of here. */
+  const deliver = (what: string, outcome: () => Outcome, send: (b: Buffer) => void): void => {
+    const fail = (e: unknown): void => o.log(`dns: ${what}: ${e instanceof Error ? e.message : String(e)}`);
+    try {
+      const r = outcome();
+      if (r === undefined) return;
+      if (Buffer.isBuffer(r)) send(r);
+      else r.then((reply) => reply !== undefined && send(reply)).catch(fail);
+    } catch (e) {
+      fail(e);
+    }
   };
 
   const serveTcp = (address: string, connections: Set<Socket>) => (conn: Socket): void => {
@@ -84,7 +113,13 @@ export const createDnsServer = (o: DnsServerOptions): DnsServer => {
         const message = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
         buffered = buffered.subarray(2 + message.length);
         if (++pending > MAX_TCP_PENDING) return void conn.destroy();
-        safely(`TCP query from ${conn.remoteAddress ?? '?'}`, handle(Buffer.from(message), conn.remoteAddress ?? '', address, 'tcp').finally(() => pending--), (reply) => {
+        const outcome = (): Outcome => {
+          const r = handle(Buffer.from(message), conn.remoteAddress ?? '', address, 'tcp');
+          if (r instanceof Promise) return r.finally(() => pending--);
+          pending--;
+          return r;
+        };
+        deliver(`TCP query from ${conn.remoteAddress ?? '?'}`, outcome, (reply) => {
           if (conn.destroyed) return;
           const len = Buffer.alloc(2);
           len.writeUInt16BE(reply.length);
@@ -106,9 +141,8 @@ export const createDnsServer = (o: DnsServerOptions): DnsServer => {
     }
     tcp.maxConnections = MAX_TCP_CONNECTIONS;
     udp.on('message', (msg: Buffer, rinfo) => {
-      safely(`UDP query from ${rinfo.address}`, handle(msg, rinfo.address, address, 'udp'), (reply) => {
-        udp.send(reply, rinfo.port, rinfo.address, (e) => e && o.log(`dns: reply to ${rinfo.address}: ${e.message}`));
-      });
+      // A failed send (the asker's address unreachable) surfaces as the socket's 'error', logged below.
+      deliver(`UDP query from ${rinfo.address}`, () => handle(msg, rinfo.address, address, 'udp'), (reply) => udp.send(reply, rinfo.port, rinfo.address));
     });
     udp.on('error', (e) => o.log(`dns: UDP ${address}: ${e.message}`));
     tcp.on('error', (e) => o.log(`dns: TCP ${address}: ${e.message}`));

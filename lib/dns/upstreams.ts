@@ -6,7 +6,7 @@
  */
 export interface UpstreamPolicy {
   /** The order to try them in now. */
-  order(upstreams: readonly string[]): string[];
+  order(upstreams: readonly string[]): readonly string[];
   failed(upstream: string): void;
   answered(upstream: string): void;
 }
@@ -21,7 +21,7 @@ export const createUpstreamPolicy = (now: () => number, penaltyMs: number): Upst
     return false;
   };
   return {
-    order: (upstreams) => [...upstreams.filter((u) => !penalised(u)), ...upstreams.filter(penalised)],
+    order: (upstreams) => (failedAt.size === 0 ? upstreams : [...upstreams.filter((u) => !penalised(u)), ...upstreams.filter(penalised)]),
     failed: (u) => void failedAt.set(u, now()),
     answered: (u) => void failedAt.delete(u),
   };

@@ -51,6 +51,7 @@ export interface Zone {
 
 /** Canonical text of an address (RFC 5952 for IPv6), as records store it; undefined if it is none. */
 export const canonicalAddress = (s: string): string | undefined => {
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(s)) return s; // dotted quad, as the kernel reports sources: canonical already
   const a = tryParseAddress(s.startsWith('::ffff:') && s.includes('.') ? s.slice(7) : s);
   return a === undefined ? undefined : formatAddress(a.family, a.value);
 };
