@@ -36,6 +36,8 @@ if [ "${1:-}" = "--test" ]; then
   packages+=(podman runc busybox-static containerd containernetworking-plugins)
   # systemd-socket-activate: `tnet cni serve` started by a socket the way a socket unit does it.
   packages+=(systemd)
+  # The DNS bench: dnsperf drives it, aardvark-dns (Podman's) is the server it is measured beside.
+  packages+=(dnsperf aardvark-dns)
 fi
 missing=()
 for p in "${packages[@]}"; do
