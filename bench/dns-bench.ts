@@ -21,7 +21,7 @@ import { createNetwork, removeNetworks } from '../lib/service/networks.js';
 import type { Endpoint } from '../lib/model/types.js';
 import { printTable, quantile, runBench } from './report.js';
 
-const PREFIX = 'tnd';
+const PREFIX = 'tnq';
 const HOST = `${PREFIX}-host`;
 const OUT = `${PREFIX}-out`;
 const CLIENT = `${PREFIX}-client`;
@@ -123,10 +123,10 @@ const main = async (): Promise<void> => {
   }
   netns(HOST);
   netns(OUT);
-  sh('ip', 'link', 'add', 'tnd-up', 'netns', HOST, 'type', 'veth', 'peer', 'name', 'uplink', 'netns', OUT);
-  sh('ip', '-n', HOST, 'addr', 'add', '203.0.113.1/24', 'dev', 'tnd-up');
+  sh('ip', 'link', 'add', 'tnq-up', 'netns', HOST, 'type', 'veth', 'peer', 'name', 'uplink', 'netns', OUT);
+  sh('ip', '-n', HOST, 'addr', 'add', '203.0.113.1/24', 'dev', 'tnq-up');
   sh('ip', '-n', OUT, 'addr', 'add', `${UPSTREAM}/24`, 'dev', 'uplink');
-  sh('ip', '-n', HOST, 'link', 'set', 'tnd-up', 'up');
+  sh('ip', '-n', HOST, 'link', 'set', 'tnq-up', 'up');
   sh('ip', '-n', OUT, 'link', 'set', 'uplink', 'up');
   await startChild(['ip', 'netns', 'exec', OUT, process.execPath, '-e', UPSTREAM_SERVER, UPSTREAM], /listening/);
 
