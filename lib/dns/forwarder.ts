@@ -171,8 +171,9 @@ export const createForwarder = (o: ForwarderOptions): Forwarder => {
       if (left <= 0) break;
       let reply = await udp.ask(upstream, q, Math.min(attemptMs, left));
       if (reply === undefined) {
+        // Said once when it starts failing, not for every query while it stays dead.
+        if (!policy.failing(upstream)) o.log(`dns: upstream ${upstream} did not answer ${q.question.name} ${q.question.type} within ${Math.min(attemptMs, left)} ms; trying it last for a while`);
         policy.failed(upstream);
-        o.log(`dns: upstream ${upstream} did not answer ${q.question.name} ${q.question.type} within ${Math.min(attemptMs, left)} ms; trying it last for a while`);
         continue;
       }
       policy.answered(upstream);

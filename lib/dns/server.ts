@@ -80,8 +80,9 @@ export const createDnsServer = (o: DnsServerOptions): DnsServer => {
     const from = canonicalAddress(source) ?? source;
     const first = attempt(q, raw, from, address, transport, false);
     if (first !== 'miss') return first;
-    // A tnet name missing from the zone may have been connected a moment ago: look again, once.
-    return o.refresh().then(() => {
+    // A tnet name missing from the zone may have been connected a moment ago: look again, once
+    // (with the zone as it is, should the store be unreachable just now).
+    return o.refresh().catch(() => undefined).then(() => {
       const again = attempt(q, raw, from, address, transport, true);
       return again === 'miss' ? undefined : again; // decide never misses when final
     });

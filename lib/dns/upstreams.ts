@@ -8,6 +8,8 @@ export interface UpstreamPolicy {
   /** The order to try them in now. */
   order(upstreams: readonly string[]): readonly string[];
   failed(upstream: string): void;
+  /** Whether it failed within the penalty period (is tried last). */
+  failing(upstream: string): boolean;
   answered(upstream: string): void;
 }
 
@@ -23,6 +25,7 @@ export const createUpstreamPolicy = (now: () => number, penaltyMs: number): Upst
   return {
     order: (upstreams) => (failedAt.size === 0 ? upstreams : [...upstreams.filter((u) => !penalised(u)), ...upstreams.filter(penalised)]),
     failed: (u) => void failedAt.set(u, now()),
+    failing: penalised,
     answered: (u) => void failedAt.delete(u),
   };
 };
