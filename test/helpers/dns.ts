@@ -127,3 +127,26 @@ export const startUpstream = async (
     },
   };
 };
+
+/** Asks one name in a loop for ms from inside ns; counts queries without a NOERROR answer. */
+export const askDnsInBackground = async (netns: string, server: string, name: string, ms: number): Promise<{ sent: number; failed: number }> => {
+  const script = `const dp = require(${JSON.stringify(DNS_PACKET)}); const s = require('dgram').createSocket('udp4');
+let sent = 0, failed = 0, waiting = null;
+const one = () => new Promise((res) => { const id = (sent % 65000) + 1; sent++; const t = setTimeout(() => { failed++; res(); }, 1000);
+  waiting = (m) => { if (m.readUInt16BE(0) !== id) return; clearTimeout(t); const p = dp.decode(m); if (p.rcode !== 'NOERROR' || (p.answers||[]).length !== 1) failed++; res(); };
+  s.send(dp.encode({ type: 'query', id, flags: dp.RECURSION_DESIRED, questions: [{ type: 'A', name: ${JSON.stringify(name)} }] }), 53, ${JSON.stringify(server)}); });
+s.on('message', (m) => waiting && waiting(m));
+(async () => { const end = Date.now() + ${ms}; while (Date.now() < end) await one(); console.log(JSON.stringify({ sent, failed })); process.exit(0); })();`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', netns, 'node', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out) as { sent: number; failed: number });
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+};
