@@ -152,7 +152,7 @@ const main = async (): Promise<void> => {
     const upstreams = join(work, 'resolv.conf');
     writeFileSync(upstreams, `nameserver ${UPSTREAM}\n`);
     const cli = join(import.meta.dirname, '..', 'bin', 'tnet.cjs');
-    await startChild([process.execPath, cli, '--host-netns', HOST, '--state-dir', stateDir, 'dns', 'serve', '--resolv-conf', upstreams], /started/);
+    await startChild([process.execPath, '--single-threaded-gc', cli, '--host-netns', HOST, '--state-dir', stateDir, 'dns', 'serve', '--resolv-conf', upstreams], /started/);
     // aardvark reads /etc/resolv.conf; `ip netns exec` puts this one there for it.
     mkdirSync(`/etc/netns/${HOST}`, { recursive: true });
     writeFileSync(`/etc/netns/${HOST}/resolv.conf`, `nameserver ${UPSTREAM}\n`);
