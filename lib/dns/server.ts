@@ -11,7 +11,7 @@ import { tcpServerIn, udpSocketIn } from '../kernel/sockets.js';
 import type { NetnsHandle } from '../kernel/types.js';
 import { decide } from './answer.js';
 import type { Forwarder } from './forwarder.js';
-import { headerReply, maxResponseBytes, parseQuery, RCODE, withId, type Query, type Transport } from './message.js';
+import { headerReply, MAX_QUERY_BYTES, parseQuery, RCODE, withId, type Query, type Transport } from './message.js';
 import { canonicalAddress, type Asker, type Zone } from './zone.js';
 
 export interface DnsServerOptions {
@@ -44,40 +44,50 @@ export const createDnsServer = (o: DnsServerOptions): DnsServer => {
 
   /**
    * Local replies are the same for every asker on the same networks until the zone changes: each
-   * zone keeps the replies it encoded (dns-packet's encoding is most of a local answer's cost), and
-   * a rebuilt zone starts with none.
+   * zone keeps the replies it made, by the query's bytes but its id (question as asked, flags,
+   * EDNS) and the asker's networks, so a repeated question costs neither dns-packet's decoding nor
+   * its encoding. A rebuilt zone starts with none.
    */
   const encoded = new WeakMap<Zone, Map<string, Buffer>>();
   const MAX_ENCODED = 50_000;
-  const memoKey = (q: Query, asker: Asker, transport: Transport): string =>
-    `${asker.networks.join(',')}|${q.question.name}|${q.question.type}|${q.rd ? 1 : 0}${q.cd ? 1 : 0}|${q.edns?.dnssecOk === true ? 1 : 0}|${maxResponseBytes(q, transport)}|${q.edns === undefined ? '' : 'e'}`;
+  const memoOf = (zone: Zone): Map<string, Buffer> => {
+    let memo = encoded.get(zone);
+    if (memo === undefined) encoded.set(zone, (memo = new Map()));
+    return memo;
+  };
+  const memoKey = (raw: Buffer, asker: Asker, transport: Transport): string => `${asker.networks.join(',')}|${transport}|${raw.toString('latin1', 2)}`;
+  const askerAt = (zone: Zone, from: string, address: string): Asker | undefined => {
+    const network = zone.listeners.get(address);
+    return network === undefined ? undefined : zone.askerOf(from, network);
+  };
 
   /** One look at the zone: a reply, a forward in progress, or a tnet name the zone does not know. */
   const attempt = (q: Query, raw: Buffer, from: string, address: string, transport: Transport, final: boolean): Outcome | 'miss' => {
     const zone = o.zone();
-    const network = zone.listeners.get(address);
-    const asker = network === undefined ? undefined : zone.askerOf(from, network);
+    const asker = askerAt(zone, from, address);
     // Not an endpoint of this network (another network's container, the host, anything else): no open resolver.
     if (asker === undefined) return headerReply(raw, RCODE.refused);
-    let memo = encoded.get(zone);
-    if (memo === undefined) encoded.set(zone, (memo = new Map()));
-    const key = memoKey(q, asker, transport);
-    const known = memo.get(key);
-    if (known !== undefined) return withId(known, q.id);
     const decision = decide(zone, q, asker, transport, final);
     if (decision.kind === 'miss') return 'miss';
     if (decision.kind === 'forward') return o.forwarder.forward(q, transport);
-    if (memo.size < MAX_ENCODED) memo.set(key, decision.response);
+    const memo = memoOf(zone);
+    if (memo.size < MAX_ENCODED) memo.set(memoKey(raw, asker, transport), decision.response);
     return decision.response;
   };
 
   /** The reply to one message from source, arrived on the listener of address; undefined: none. */
   const handle = (raw: Buffer, source: string, address: string, transport: Transport): Outcome => {
+    const from = canonicalAddress(source) ?? source;
+    if (raw.length >= 12 && raw.length <= MAX_QUERY_BYTES) {
+      const zone = o.zone();
+      const asker = askerAt(zone, from, address);
+      const known = asker === undefined ? undefined : memoOf(zone).get(memoKey(raw, asker, transport));
+      if (known !== undefined) return withId(known, raw.readUInt16BE(0));
+    }
     const parsed = parseQuery(raw);
     if (parsed.kind === 'drop') return undefined;
     if (parsed.kind === 'reply') return parsed.response;
     const q = parsed.query;
-    const from = canonicalAddress(source) ?? source;
     const first = attempt(q, raw, from, address, transport, false);
     if (first !== 'miss') return first;
     // A tnet name missing from the zone may have been connected a moment ago: look again, once
