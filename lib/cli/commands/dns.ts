@@ -2,7 +2,6 @@
  * `tnet dns serve`: the DNS server of every tnet network on this host, in the foreground, until
  * SIGTERM/SIGINT (lib/dns/service.ts; `tnet daemon` will run the same role).
  */
-import { setFlagsFromString } from 'node:v8';
 import { DEFAULT_RESOLV_CONF, startDnsService } from '../../dns/service.js';
 import type { CliCommand } from '../command.js';
 import { serviceLog } from '../io.js';
@@ -19,11 +18,6 @@ export const dnsCommand: CliCommand = {
       .option('upstream-port', { type: 'number', default: 53, hidden: true, describe: 'Port of the upstream nameservers (tests)' })
       .example('$0 dns serve', 'containers resolve each other by name through their gateway'),
   run: async (args, env) => {
-    // V8's parallel scavenger waits for its helper threads, which on a busy host are descheduled
-    // for tens of milliseconds, and every query waits with them (with `node --single-threaded-gc`
-    // at load 10 here: p99 28 ms -> 8 ms at 2 000 queries/s). This small heap loses nothing by
-    // collecting on the main thread alone.
-    setFlagsFromString('--single-threaded-gc');
     const { ctx } = await env.app();
     const log = serviceLog(env.io);
     await runUntilStopped(async (signal) => {
