@@ -92,7 +92,7 @@ const reply = (m) => {
 };
 const later = (f) => (delayMs > 0 ? setTimeout(f, delayMs) : f());
 const u = require('dgram').createSocket(address.includes(':') ? 'udp6' : 'udp4');
-u.on('message', (m, r) => { if (!silent) later(() => u.send(reply(m), r.port, r.address)); else process.stdout.write('Q (ignored)\\n'); });
+u.on('message', (m, r) => { if (!silent) later(() => u.send(reply(m), r.port, r.address)); else process.stdout.write('Q ' + dp.decode(m).questions[0].name.toLowerCase() + ' (ignored)\\n'); });
 u.bind(53, address, () => {
   require('net').createServer((c) => { let b = Buffer.alloc(0); c.on('data', (d) => { b = Buffer.concat([b, d]); if (b.length >= 2 + b.readUInt16BE(0)) { const out = reply(b.subarray(2, 2 + b.readUInt16BE(0))); const l = Buffer.alloc(2); l.writeUInt16BE(out.length); c.end(Buffer.concat([l, out])); } }); })
     .listen(53, address, () => process.stdout.write('listening\\n'));
@@ -128,11 +128,14 @@ export const startUpstream = async (
   };
 };
 
-/** Asks one name in a loop for ms from inside ns; counts queries without a NOERROR answer. */
+/**
+ * Asks one name in a loop for ms from inside ns; counts queries without a NOERROR answer within
+ * 3 s (a server in the test's own process is blocked whenever the test runs a command).
+ */
 export const askDnsInBackground = async (netns: string, server: string, name: string, ms: number): Promise<{ sent: number; failed: number }> => {
   const script = `const dp = require(${JSON.stringify(DNS_PACKET)}); const s = require('dgram').createSocket('udp4');
 let sent = 0, failed = 0, waiting = null;
-const one = () => new Promise((res) => { const id = (sent % 65000) + 1; sent++; const t = setTimeout(() => { failed++; res(); }, 1000);
+const one = () => new Promise((res) => { const id = (sent % 65000) + 1; sent++; const t = setTimeout(() => { failed++; res(); }, 3000);
   waiting = (m) => { if (m.readUInt16BE(0) !== id) return; clearTimeout(t); const p = dp.decode(m); if (p.rcode !== 'NOERROR' || (p.answers||[]).length !== 1) failed++; res(); };
   s.send(dp.encode({ type: 'query', id, flags: dp.RECURSION_DESIRED, questions: [{ type: 'A', name: ${JSON.stringify(name)} }] }), 53, ${JSON.stringify(server)}); });
 s.on('message', (m) => waiting && waiting(m));
