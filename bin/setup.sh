@@ -47,6 +47,8 @@ if $test; then
   packages+=(podman runc busybox-static containerd containernetworking-plugins)
   # systemd-socket-activate: `tnet cni serve` started by a socket the way a socket unit does it.
   packages+=(systemd)
+  # The DNS bench: dnsperf drives it, aardvark-dns (Podman's) is the server it is measured beside.
+  packages+=(dnsperf aardvark-dns)
 fi
 if $vms; then
   # The VM scenarios (bin/vms.sh): vagrant with its libvirt provider, libvirt's daemons and

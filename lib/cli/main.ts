@@ -16,6 +16,7 @@ import { connectCommand } from './commands/connect.js';
 import { createCommand } from './commands/create.js';
 import { daemonCommand } from './commands/daemon.js';
 import { disconnectCommand } from './commands/disconnect.js';
+import { dnsCommand } from './commands/dns.js';
 import { doctorCommand } from './commands/doctor.js';
 import { hostCommand } from './commands/host.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -29,7 +30,7 @@ import { withStepPoints } from '../step-points.js';
 const COMMANDS: readonly CliCommand[] = [
   createCommand, lsCommand, inspectCommand, rmCommand, pruneCommand,
   connectCommand, disconnectCommand, portCommand, applyCommand, diffCommand,
-  hostCommand, daemonCommand, agentCommand, cniCommand, doctorCommand,
+  hostCommand, daemonCommand, agentCommand, cniCommand, dnsCommand, doctorCommand,
 ];
 
 const USAGE_EXIT = 2;

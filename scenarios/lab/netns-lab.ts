@@ -39,6 +39,7 @@ interface LabHost {
   shell?: HostShell;
   agent?: Proc | undefined;
   etcd?: Proc | undefined;
+  dns?: Proc | undefined;
 }
 
 export interface NetnsLabOptions {
@@ -109,6 +110,13 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
     startProc(['ip', 'netns', 'exec', h.ns, process.execPath, compiled('bin/tnet.js'), 'agent',
       '--lease-ttl', String(o.leaseTtl ?? 2), '--resync', String(o.resync ?? 5)], { env: env(h), log: log(h, 'agent') });
 
+  /** The host's DNS server for its containers; no upstreams: a lab host forwards nothing to the machine's resolvers. */
+  const startDns = (h: LabHost): Proc => {
+    const upstreams = join(h.stateDir, 'upstream-resolv.conf');
+    writeFileSync(upstreams, '# the lab has no upstream resolvers\n');
+    return startProc(['ip', 'netns', 'exec', h.ns, process.execPath, compiled('bin/tnet.js'), 'dns', 'serve', '--resolv-conf', upstreams], { env: env(h), log: log(h, 'dns') });
+  };
+
   const tnetIn = async (h: LabHost, args: readonly string[]): Promise<CommandResult> => {
     h.shell ??= new HostShell(startProc(['ip', 'netns', 'exec', h.ns, process.execPath, compiled('scenarios/lab/host-shell.js')], {
       env: env(h), log: log(h, 'shell'), stdin: 'pipe', stdout: 'pipe',
@@ -121,12 +129,16 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
     for (const n of existsSync('/run/netns') ? readdirSync('/run/netns') : []) {
       if (n.startsWith(`${o.prefix}-`)) await run(['ip', 'netns', 'del', n]);
     }
+    // What tnet wrote for the lab's containers (their resolv.conf), had a scenario left any.
+    for (const n of existsSync('/etc/netns') ? readdirSync('/etc/netns') : []) {
+      if (n.startsWith(`${o.prefix}-`)) rmSync(join('/etc/netns', n), { recursive: true, force: true });
+    }
   };
 
   const teardown = async (): Promise<void> => {
     // Every process is stopped even if stopping another one failed.
     await stopStarted();
-    await Promise.allSettled(hosts.flatMap((h) => [h.agent?.stop(), h.shell?.close()]));
+    await Promise.allSettled(hosts.flatMap((h) => [h.agent?.stop(), h.dns?.stop(), h.shell?.close()]));
     await Promise.allSettled(hosts.map((h) => h.etcd?.stop()));
     await removeNamespaces();
     containers.clear();
@@ -167,6 +179,7 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
       for (const h of hosts) h.agent = startAgent(h);
       await waitAgentsAlive();
     }
+    for (const h of hosts) h.dns = startDns(h);
   };
 
   /** The lab is ready once every agent holds its lease: until then its host misses events. */

@@ -182,6 +182,22 @@ export const runScenario = async (backend: Backend, s: Scenario, file: string, o
       case 'wait':
         await sleep(st.seconds * 1000);
         return;
+      case 'resolve': {
+        const from = container(st.from);
+        let last = '';
+        const want = async (): Promise<string[]> => (await Promise.all(st.to.map((t) => addressOf(t, 4)))).filter((x) => x !== undefined).sort();
+        try {
+          await eventually(`${st.to.length === 0 ? 'no ' : ''}resolve ${st.name} from ${st.from}`, async () => {
+            const r = await backend.execIn(from.host, st.from, ['getent', 'ahostsv4', st.name]);
+            last = r.code === 0 ? r.out : `exit ${r.code}`;
+            const got = [...new Set(r.code === 0 ? r.out.split('\n').map((l) => l.split(/\s+/)[0] ?? '').filter((x) => x !== '') : [])].sort();
+            return JSON.stringify(got) === JSON.stringify(await want());
+          });
+        } catch (e) {
+          throw new Error(`${(e as Error).message}; last answer: ${JSON.stringify(last)}`);
+        }
+        return;
+      }
     }
   };
 
