@@ -18,6 +18,8 @@ export interface DaemonOptions {
   readonly leaseTtlSeconds: number;
   /** CNI role: where the installed plugin offers its calls. */
   readonly cniSocket: string;
+  /** DNS role: where the host's upstream resolvers are read, and the ports (53 but in tests). */
+  readonly dns: { readonly resolvConf: string; readonly port: number; readonly upstreamPort: number };
   /** The process environment (systemd's LISTEN_FDS for the CNI socket). */
   readonly env: Readonly<Record<string, string | undefined>>;
 }

@@ -2,7 +2,8 @@
  * The local lab: N simulated hosts on this machine. Each host is a network namespace with its own
  * state dir and an underlay veth into a shared underlay namespace (a bridge standing in for the
  * LAN, with the "outside" address); with the etcd store, a 3-member etcd cluster runs on the host
- * addresses and every host runs `tnet agent`. Every process is started here and stopped by PID;
+ * addresses and every host runs `tnet daemon` (drift repair, the overlay agent and DNS; a static-peer
+ * host runs only its DNS server). Every process is started here and stopped by PID;
  * every namespace starts with the lab's prefix.
  */
 import { execFile } from 'node:child_process';
@@ -106,16 +107,21 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
     throw new Error(`etcd on ${h.name} did not become healthy; see ${log(h, 'etcd')}`);
   };
 
-  const startAgent = (h: LabHost): Proc =>
-    startProc(['ip', 'netns', 'exec', h.ns, process.execPath, compiled('bin/tnet.js'), 'agent',
-      '--lease-ttl', String(o.leaseTtl ?? 2), '--resync', String(o.resync ?? 5)], { env: env(h), log: log(h, 'agent') });
-
-  /** The host's DNS server for its containers; no upstreams: a lab host forwards nothing to the machine's resolvers. */
-  const startDns = (h: LabHost): Proc => {
-    const upstreams = join(h.stateDir, 'upstream-resolv.conf');
-    writeFileSync(upstreams, '# the lab has no upstream resolvers\n');
-    return startProc(['ip', 'netns', 'exec', h.ns, process.execPath, compiled('bin/tnet.js'), 'dns', 'serve', '--resolv-conf', upstreams], { env: env(h), log: log(h, 'dns') });
+  /** No upstreams: a lab host forwards nothing to the machine's resolvers. */
+  const upstreams = (h: LabHost): string => {
+    const file = join(h.stateDir, 'upstream-resolv.conf');
+    writeFileSync(file, '# the lab has no upstream resolvers\n');
+    return file;
   };
+
+  /** The host's daemon as a cluster member runs it: drift repair, the overlay agent, DNS. */
+  const startAgent = (h: LabHost): Proc =>
+    startProc(['ip', 'netns', 'exec', h.ns, process.execPath, compiled('bin/tnet.js'), 'daemon', '--roles', 'repair,agent,dns',
+      '--lease-ttl', String(o.leaseTtl ?? 2), '--resync', String(o.resync ?? 5), '--resolv-conf', upstreams(h)], { env: env(h), log: log(h, 'agent') });
+
+  /** A static-peer host runs no agent (see docs/overlay.md), only the DNS server for its containers. */
+  const startDns = (h: LabHost): Proc =>
+    startProc(['ip', 'netns', 'exec', h.ns, process.execPath, compiled('bin/tnet.js'), 'dns', 'serve', '--resolv-conf', upstreams(h)], { env: env(h), log: log(h, 'dns') });
 
   const tnetIn = async (h: LabHost, args: readonly string[]): Promise<CommandResult> => {
     h.shell ??= new HostShell(startProc(['ip', 'netns', 'exec', h.ns, process.execPath, compiled('scenarios/lab/host-shell.js')], {
@@ -178,8 +184,7 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
       }));
       for (const h of hosts) h.agent = startAgent(h);
       await waitAgentsAlive();
-    }
-    for (const h of hosts) h.dns = startDns(h);
+    } else for (const h of hosts) h.dns = startDns(h);
   };
 
   /** The lab is ready once every agent holds its lease: until then its host misses events. */

@@ -23,7 +23,7 @@ describe('Vagrantfile', () => {
     expect(text).toContain('HOSTS = 3');
     expect(text).toContain(`:${ETCD_PEER_PORT}`);
     expect(text).toContain(`:${ETCD_CLIENT_PORT}`);
-    for (const needle of ['tnet-agent.service', 'tnet host join --vtep', 'tnet agent', 'etcd-server', 'bin/setup.sh', '/etc/tnet/config.json']) expect(text).toContain(needle);
+    for (const needle of ['tnet-agent.service', 'tnet host join --vtep', 'tnet daemon --roles repair,agent,dns', 'etcd-server', 'bin/setup.sh', '/etc/tnet/config.json']) expect(text).toContain(needle);
   });
 
   it.skipIf(!hasVagrant)('passes vagrant validate -p', () => {
