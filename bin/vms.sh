@@ -8,7 +8,8 @@
 # pool, and the libvirt daemons it started (by PID). It never skips: when the machines cannot be
 # started it says why and fails. Must run as root.
 # Environment: TNET_VM_CACHE, TNET_VM_ACCEL=kvm|tcg (skips the KVM probe), TNET_VM_KEEP=1 (leave
-# the machines running afterwards, for a look with `vagrant ssh`; the next run removes them).
+# the machines running afterwards, for a look with `vagrant ssh`; the next run removes them),
+# TNET_VM_SCENARIOS="scenarios/03-host-loss.scn …" (run only these; default every scenario).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -79,7 +80,7 @@ finish() {
     kill -INT "$step_pid" 2>/dev/null || true
     wait "$step_pid" 2>/dev/null || true
   fi
-  if [ "${TNET_VM_KEEP:-0}" = 1 ] && [ "$status" -eq 0 ]; then
+  if [ "${TNET_VM_KEEP:-0}" = 1 ]; then
     echo "vms: TNET_VM_KEEP=1: the machines and libvirt stay up (VAGRANT_HOME=$VAGRANT_HOME VAGRANT_DOTFILE_PATH=$VAGRANT_DOTFILE_PATH)"
     return
   fi
@@ -183,8 +184,16 @@ echo "vms: machines up and provisioned in $(( $(date +%s) - up_start )) s"
 
 status=0
 scn_start=$(date +%s)
-step node dist/scenarios/lab/cli.js --backend vagrant --check-timeout 60 scenarios/*.scn 2>"$logs/scenarios.log" >"$logs/result.log" || status=$?
+read -r -a scenarios <<<"${TNET_VM_SCENARIOS:-$(echo scenarios/*.scn)}"
+step node dist/scenarios/lab/cli.js --backend vagrant --check-timeout 60 "${scenarios[@]}" 2>"$logs/scenarios.log" >"$logs/result.log" || status=$?
 cat "$logs/result.log"
+if [ "$status" -ne 0 ]; then
+  # What the machines' own daemons said is the first thing a failure needs, and it goes with them.
+  for h in h1 h2 h3; do
+    timeout 60 vagrant ssh "$h" -c 'sudo journalctl --no-pager -o short-precise -u tnet-agent -u etcd' >"$logs/journal-$h.log" 2>&1 || true
+  done
+  echo "vms: the machines' journals (tnet-agent, etcd): $logs/journal-h{1,2,3}.log"
+fi
 echo "vms: scenarios ran in $(( $(date +%s) - scn_start )) s (step log: $logs/scenarios.log); host memory used by the machines: $(ps -C qemu-system-x86_64 -o rss= | awk '{s+=$1} END {printf "%d MiB", s/1024}')"
 echo "vms: total $(elapsed)"
 # The count last, alone on its line, as bin/test.sh ends.

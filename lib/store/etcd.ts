@@ -96,8 +96,19 @@ export async function openEtcdStore(endpoints: readonly string[], opts: EtcdStor
     },
     async putLeased(key, value, ttlSeconds, onLost) {
       const lease = client.lease(ttlSeconds);
-      lease.on('lost', (e: Error) => onLost(e));
-      await call('put leased', key, lease.put(dataPrefix + key).value(value).exec());
+      let held = false;
+      // etcd3 also says 'lost' when the grant or this put fails; the caller hears of that failure
+      // once, from the put, or it would retry twice for every failure (leases grew without bound
+      // on a loaded machine, each kept alive).
+      lease.once('lost', (e: Error) => held && onLost(e));
+      try {
+        await call('put leased', key, lease.put(dataPrefix + key).value(value).exec());
+      } catch (e) {
+        // A lease granted for a put that failed is nobody's: it must not be kept alive.
+        lease.revoke().catch(() => undefined);
+        throw e;
+      }
+      held = true;
       // release() stops keepalives only: a restarted holder or the TTL decides what happens next.
       return { close: async () => lease.release() };
     },

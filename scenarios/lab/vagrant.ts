@@ -26,6 +26,8 @@ const HOSTS = ['h1', 'h2', 'h3'];
 /** Container namespaces are HOST-NAME (topology.containerNetns). */
 const CONTAINER_NS = /^h\d+-/;
 const TNET_LINK = /tnbr-|tnvx-|tnv[0-9a-f]/;
+/** How long a daemon may take to start and take its lease, or to finish a pass, on a loaded emulated CPU. */
+const AGENT_START_MS = 180_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -94,21 +96,22 @@ export const createVagrantBackend = (o: VagrantBackendOptions = {}): Backend => 
       if (r.code !== 0) throw new Error(`tnet rm --force on ${host}: ${r.err.trim()}`);
     }
   };
-  const waitAgentsAlive = async (): Promise<void> => {
+  /** Until every host named holds a lease, seen from `asker`. */
+  const waitAgentsAlive = async (names: readonly string[], asker: string): Promise<void> => {
     let listed = '';
-    // Long enough for the first start after boot: join, then a cold agent on an emulated CPU.
-    for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
-      const r = await shell('h1').run(['host', 'ls', '--json']);
+    // Long enough for the first start after boot: join, then a cold daemon on an emulated CPU.
+    for (const deadline = Date.now() + AGENT_START_MS; Date.now() < deadline;) {
+      const r = await shell(asker).run(['host', 'ls', '--json']);
       listed = r.out.trim() || r.err.trim();
-      const hosts = r.code === 0 ? (JSON.parse(r.out) as Array<{ state: string }>) : [];
-      if (hosts.length === HOSTS.length && hosts.every((h) => h.state === 'alive')) return;
+      const hosts = r.code === 0 ? (JSON.parse(r.out) as Array<{ name: string; state: string }>) : [];
+      if (names.every((n) => hosts.some((h) => h.name === n && h.state === 'alive'))) return;
       await sleep(500);
     }
-    throw new Error(`the agents did not all become alive: ${listed}`);
+    throw new Error(`the agents of ${names.join(', ')} did not all become alive: ${listed}`);
   };
   const waitNoTnetLinks = async (host: string): Promise<void> => {
     let links = '';
-    for (let i = 0; i < 60; i++) {
+    for (const deadline = Date.now() + AGENT_START_MS; Date.now() < deadline;) {
       links = (await exec(host, ['ip', '-o', 'link', 'show'])).out;
       if (!TNET_LINK.test(links)) return;
       await sleep(500);
@@ -134,7 +137,7 @@ export const createVagrantBackend = (o: VagrantBackendOptions = {}): Backend => 
     await Promise.all(HOSTS.map(resetHost));
     // Each shell's first etcd command loads etcd3 and gRPC (tens of seconds on an emulated CPU): all at once.
     await Promise.all(HOSTS.map((h) => shell(h).run(['host', 'ls'])));
-    await waitAgentsAlive();
+    await waitAgentsAlive(HOSTS, 'h1');
     await removeNetworks('h1', (args) => shell('h1').run(args));
     // Every agent removes its own devices for the networks that went.
     await Promise.all(HOSTS.map(waitNoTnetLinks));
@@ -180,7 +183,12 @@ export const createVagrantBackend = (o: VagrantBackendOptions = {}): Backend => 
       return path;
     },
     async setAgent(host, running) {
-      await (running ? startAgent(host) : kill(host, 'tnet-agent'));
+      if (!running) return kill(host, 'tnet-agent');
+      await startAgent(host);
+      // A lab agent is alive a moment after it starts; a daemon on an emulated, shared CPU takes
+      // a minute or more to load and take its lease. A scenario's "agent start" means the host is
+      // back, so what it checks next is timed from then on both backends.
+      await waitAgentsAlive([host], HOSTS.find((h) => h !== host) ?? host);
     },
     async setEtcd(host, running) {
       await (running ? startEtcd(host) : kill(host, 'etcd'));

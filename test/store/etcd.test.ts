@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTnetError } from '../../lib/errors.js';
 import { openEtcdStore } from '../../lib/store/etcd.js';
@@ -50,6 +51,26 @@ describe('etcd store', () => {
       expect(await store.commit([], [{ op: 'put', key: '/a', value: '1' }])).toBe(true);
       expect((await store.get('/a'))?.value).toBe('1');
     } finally {
+      await store.close();
+    }
+  });
+
+  it('a leased put that fails leaves no lease kept alive, and is not also reported lost', async () => {
+    const store = await openEtcdStore(endpoints(), { prefix: freshPrefix() });
+    const admin = new Etcd3({ hosts: endpoints() });
+    const leases = async (): Promise<number> => (await admin.leaseClient.leaseLeases()).leases.length;
+    try {
+      const before = await leases();
+      const lost: Error[] = [];
+      // Over etcd's request size limit (1.5 MiB): the grant succeeds, the put fails.
+      const err = await store.putLeased?.('/alive/h1', 'x'.repeat(2 * 1024 * 1024), 2, (e) => void lost.push(e)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Error);
+      // Kept alive, a lease of 2 s would still be listed after 3 s; revoked, it goes at once.
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(await leases()).toBe(before);
+      expect(lost).toEqual([]);
+    } finally {
+      admin.close();
       await store.close();
     }
   });

@@ -39,17 +39,24 @@ export const agentRole: Role = {
     let lease: LeasedKey | undefined;
     let stopped = false;
     let retry: NodeJS.Timeout | undefined;
+    /** One attempt at a time: every failure schedules exactly one next attempt. */
     const holdLease = async (): Promise<void> => {
       if (record === undefined || stopped) return;
+      const again = (ms: number): void => {
+        clearTimeout(retry);
+        if (!stopped) retry = setTimeout(() => void holdLease(), ms);
+      };
       try {
-        lease = await registry.keepAlive(record, d.options.leaseTtlSeconds, (e) => {
+        const held = await registry.keepAlive(record, d.options.leaseTtlSeconds, (e) => {
           log(`lease lost (${e.message}); taking a new one`);
-          retry = setTimeout(() => void holdLease(), 0);
+          again(0);
         });
+        if (stopped) return await held.close();
+        lease = held;
         repairer.request({ kind: 'networks' }, 'lease taken');
       } catch (e) {
         log(`cannot take the lease (${e instanceof Error ? e.message : String(e)}); trying again in ${LEASE_RETRY_MS / 1000} s`);
-        retry = setTimeout(() => void holdLease(), LEASE_RETRY_MS);
+        again(LEASE_RETRY_MS);
       }
     };
 
