@@ -35,6 +35,8 @@ export const startTestDaemon = async (lab: LabHost, roles: readonly Role[], o: {
       resyncMs: o.resyncMs ?? 3_600_000,
       leaseTtlSeconds: 60,
       cniSocket: '',
+      dockerSocket: '',
+      dockerHost: '',
       env: {},
     },
   });

@@ -74,7 +74,7 @@ beforeAll(async () => {
     roles: [agentRole],
     ctx,
     log: (l) => agentLog.push(l),
-    options: { stateDir: lab.stateDir, storeUrl, resyncMs: 3_600_000, leaseTtlSeconds: 60, cniSocket: '', env: {} },
+    options: { stateDir: lab.stateDir, storeUrl, resyncMs: 3_600_000, leaseTtlSeconds: 60, cniSocket: '', dockerSocket: '', dockerHost: '', env: {} },
   });
 }, 30_000);
 
