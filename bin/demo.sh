@@ -12,7 +12,9 @@ export TNET_STATE_DIR=$state TNET_HOST_NETNS=$host
 tnet() { echo "+ tnet $*" >&2; node dist/bin/tnet.cjs "$@"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+dns=
 cleanup() {
+  if [ -n "$dns" ]; then kill "$dns" 2>/dev/null || true; fi
   node dist/bin/tnet.cjs rm --force demo >/dev/null 2>&1 || true
   for ns in $c1 $c2 $outside $host; do ip netns del "$ns" 2>/dev/null || true; done
   rm -rf "$state"
@@ -49,6 +51,16 @@ server=$!
 sleep 0.5
 ip netns exec $c1 node -e 'require("net").connect(8080, "203.0.113.2").on("close", () => process.exit(0)).on("error", (e) => { console.error(e.message); process.exit(1); })'
 wait $server
+
+step "Containers find each other by name: tnet's DNS server answers on the gateway"
+node dist/bin/tnet.cjs dns serve --resolv-conf /dev/null 2>"$state/dns.log" &
+dns=$!
+for _ in $(seq 50); do grep -q started "$state/dns.log" && break; sleep 0.1; done
+cat "/etc/netns/$c1/resolv.conf"
+echo "+ ip netns exec $c1 getent hosts $c2"
+ip netns exec $c1 getent hosts $c2
+kill "$dns" && wait "$dns" || true
+dns=
 
 step "What tnet made in the host namespace"
 ip -n $host -br link show type bridge

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything tnet needs on a Debian/Ubuntu machine, idempotently: system packages that
 # are missing, npm dependencies when package-lock.json changed, and the compiled CLI.
-# Usage: bin/setup.sh [--test]   (--test adds what the test suite needs)
+# Usage: bin/setup.sh [--test] [--vms]
+#   --test adds what the test suite needs; --vms what `bin/test.sh --vms` needs to boot the
+#   Vagrantfile's machines here (QEMU, libvirt, vagrant-libvirt, and mmdebstrap for the box).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +28,16 @@ fi
 # calls to `tnet cni serve`. Tests and the demo: iproute2 and nftables to look at what tnet did,
 # ping to show traffic.
 packages=(libnftables1 socat iproute2 iputils-ping nftables)
-if [ "${1:-}" = "--test" ]; then
+test=false
+vms=false
+for arg in "$@"; do
+  case "$arg" in
+    --test) test=true ;;
+    --vms) vms=true ;;
+    *) echo "setup: unknown option $arg (allowed: --test, --vms)" >&2; exit 2 ;;
+  esac
+done
+if $test; then
   # etcd-server: the store tests and the overlay lab (a 3-member cluster in namespaces);
   # iperf3: the overlay bench; vagrant: `vagrant validate -p` of the Vagrantfile (~14 MB of
   # Ruby, no hypervisor: nothing is booted). iproute2 already brings `bridge` for FDB checks.
@@ -39,6 +50,15 @@ if [ "${1:-}" = "--test" ]; then
   # Docker tests: dockerd 20.10 with tnet as its remote network and IPAM driver, and
   # docker-compose 1.29. Installing starts no daemon here (no systemd; the tests start their own).
   packages+=(docker.io docker-compose)
+  # The DNS bench: dnsperf drives it, aardvark-dns (Podman's) is the server it is measured beside.
+  packages+=(dnsperf aardvark-dns)
+fi
+if $vms; then
+  # The VM scenarios (bin/vms.sh): vagrant with its libvirt provider, libvirt's daemons and
+  # dnsmasq (DHCP on the machines' management network), QEMU (KVM when it boots the guest, TCG
+  # otherwise), qemu-img, and mmdebstrap to build the offline Debian box from Debian's mirror.
+  packages+=(vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
+    dnsmasq-base iptables mmdebstrap e2fsprogs openssh-client rsync)
 fi
 missing=()
 for p in "${packages[@]}"; do

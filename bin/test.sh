@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Sets everything up, then runs the whole test suite (unit tests and tests against the real
 # kernel, in namespaces the tests create). Must run as root.
+# `bin/test.sh --vms` runs the scenarios on three booted Debian VMs instead (bin/vms.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--vms" ]; then
+  bash bin/setup.sh --vms
+  exec bash bin/vms.sh
+fi
 bash bin/setup.sh --test
 npx tsc -p tsconfig.test.json --noEmit
 report=$(mktemp /tmp/tnet-vitest-XXXXXX.json)

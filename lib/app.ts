@@ -23,6 +23,11 @@ export interface AppOptions {
   readonly hostNetns?: string;
   /** Crash tests only: count and kill at state-changing steps (see step-points.ts). */
   readonly stepPoints?: StepPoints;
+  /**
+   * How the store is opened; a long-lived caller running many commands (a lab host's shell)
+   * passes one that keeps a shared store's connection open between them.
+   */
+  readonly openStore?: typeof openStore;
 }
 
 export interface App {
@@ -66,7 +71,7 @@ const requireStateDir = (dir: string): void => {
 export const openApp = async (options: AppOptions): Promise<App> => {
   requireStateDir(options.stateDir);
   const beforeChange = options.stepPoints === undefined ? undefined : stepCounter(options.stepPoints);
-  const opened = await openStore(options.storeUrl, options.stateDir);
+  const opened = await (options.openStore ?? openStore)(options.storeUrl, options.stateDir);
   const store = beforeChange === undefined ? opened : countingCommits(opened, beforeChange);
   let kernel;
   try {

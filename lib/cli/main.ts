@@ -4,7 +4,7 @@
  * process: bin/tnet.ts does, with the code this returns.
  */
 import yargs from 'yargs';
-import { openApp, type App } from '../app.js';
+import { openApp, type App, type AppOptions } from '../app.js';
 import { exitCodeOf, toTnetError } from '../errors.js';
 import { hostDefaults, type HostDefaults } from '../host-config.js';
 import type { Args } from './args.js';
@@ -16,6 +16,7 @@ import { connectCommand } from './commands/connect.js';
 import { createCommand } from './commands/create.js';
 import { daemonCommand } from './commands/daemon.js';
 import { disconnectCommand } from './commands/disconnect.js';
+import { dnsCommand } from './commands/dns.js';
 import { doctorCommand } from './commands/doctor.js';
 import { hostCommand } from './commands/host.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -29,12 +30,17 @@ import { withStepPoints } from '../step-points.js';
 const COMMANDS: readonly CliCommand[] = [
   createCommand, lsCommand, inspectCommand, rmCommand, pruneCommand,
   connectCommand, disconnectCommand, portCommand, applyCommand, diffCommand,
-  hostCommand, daemonCommand, agentCommand, cniCommand, doctorCommand,
+  hostCommand, daemonCommand, agentCommand, cniCommand, dnsCommand, doctorCommand,
 ];
 
 const USAGE_EXIT = 2;
 
-export const runCli = async (argv: readonly string[], io: CliIo = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> => {
+export const runCli = async (
+  argv: readonly string[],
+  io: CliIo = processIo,
+  env: NodeJS.ProcessEnv = process.env,
+  appOptions: Pick<AppOptions, 'openStore'> = {},
+): Promise<number> => {
   let exitCode = 0;
   let app: App | undefined;
   const reportError = (e: unknown, json: boolean): number => {
@@ -83,6 +89,7 @@ export const runCli = async (argv: readonly string[], io: CliIo = processIo, env
               ...(raw['store'] === undefined ? {} : { storeUrl: String(raw['store']) }),
               ...(raw['host-netns'] === undefined ? {} : { hostNetns: String(raw['host-netns']) }),
               ...withStepPoints(env),
+              ...appOptions,
             });
             return app;
           },

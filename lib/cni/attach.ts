@@ -7,6 +7,7 @@ import { driverFor } from '../drivers/registry.js';
 import { isTnetError, TnetError } from '../errors.js';
 import { checkRequestedAddress } from '../ipam/allocate.js';
 import { isSameNetns } from '../kernel/netns-identity.js';
+import { nameClash } from '../model/dns-name.js';
 import { bridgeNameFor, hostVethNameFor } from '../model/names.js';
 import type { Endpoint, Network, SubnetConfig } from '../model/types.js';
 import { describeAction, type Action } from '../reconcile/actions.js';
@@ -18,7 +19,7 @@ import { CNI_CODES, CniError } from './error-codes.js';
 import { requireFits } from './network.js';
 import { toPortMappings } from './ports.js';
 import type { AttachRequest, RequestedIp } from './request.js';
-import { endpointResult, mergeResults, type CniResult } from './result.js';
+import { dnsFor, endpointResult, mergeResults, type CniResult } from './result.js';
 
 const isCniEndpoint = (e: Endpoint, containerId: string, ifname: string): boolean =>
   e.owner.kind === 'cni' && e.owner.containerId === containerId && e.ifname === ifname;
@@ -77,6 +78,9 @@ const attachLocked = async (ctx: ServiceContext, req: AttachRequest, network: Ne
   const others = peers.filter((e) => e.id !== same?.id);
   checkRequested(network, others, req.ipv4, network.ipv4);
   checkRequested(network, others, req.ipv6, network.ipv6);
+  // The runtime's container name is unique to that runtime only (Kubernetes: per namespace): a
+  // name another endpoint holds is not this container's to take, and not a reason to fail it.
+  const name = req.name !== undefined && nameClash({ name: req.name, aliases: [] }, others, network.name) === undefined ? req.name : undefined;
   return connectLocked(
     ctx,
     {
@@ -86,6 +90,8 @@ const attachLocked = async (ctx: ServiceContext, req: AttachRequest, network: Ne
       ...(req.ipv4 === undefined ? {} : { ipv4: req.ipv4.address }),
       ...(req.ipv6 === undefined ? {} : { ipv6: req.ipv6.address }),
       ...(req.mac === undefined ? {} : { mac: req.mac }),
+      ...(name === undefined ? {} : { name }),
+      ...(req.aliases.length === 0 ? {} : { aliases: req.aliases }),
       ...(req.portMappings.length === 0 ? {} : { ports: toPortMappings(req.portMappings) }),
     },
     { kind: 'cni', containerId: req.containerId },
@@ -102,7 +108,7 @@ export const cniAdd = (ctx: ServiceContext, req: AttachRequest): Promise<CniResu
     const network = creates ? await createNetworkLocked(ctx, req.network) : existing;
     try {
       const endpoint = await attachLocked(ctx, req, network);
-      return mergeResults(req.prevResult, endpointResult(network, endpoint, req.dns));
+      return mergeResults(req.prevResult, endpointResult(network, endpoint, dnsFor(network, req.dns)));
     } catch (e) {
       // Nothing left behind: a network this ADD created goes again with its failed endpoint.
       if (creates) await removeNetworkLocked(ctx, network.name, true).catch(() => undefined);

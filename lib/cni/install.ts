@@ -70,7 +70,7 @@ export const conflistFor = (network: Network, opts: ConflistOptions = {}): Recor
       ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }),
       ...(opts.store === undefined ? {} : { store: opts.store }),
       ...(opts.hostNetns === undefined ? {} : { hostNetns: opts.hostNetns }),
-      capabilities: { ips: true, mac: true, portMappings: true },
+      capabilities: { ips: true, mac: true, portMappings: true, aliases: true },
     },
   ],
 });

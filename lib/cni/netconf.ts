@@ -7,6 +7,7 @@
 import { isTnetError } from '../errors.js';
 import { parseIp } from '../model/cidr.js';
 import { asString, at, describe, isRecord } from '../model/fields.js';
+import { parseAliases } from '../model/endpoint-request.js';
 import { validateMac } from '../model/names.js';
 import { NETWORK_FIELDS, parseNetworkRequest } from '../model/network-request.js';
 import type { NetworkRequest } from '../model/types.js';
@@ -37,7 +38,13 @@ export interface NetConf {
   readonly store?: string;
   readonly hostNetns?: string;
   readonly dns: Readonly<Record<string, unknown>>;
-  readonly runtime: { readonly ips: readonly string[]; readonly mac?: string; readonly portMappings: readonly CniPortMapping[] };
+  readonly runtime: {
+    readonly ips: readonly string[];
+    readonly mac?: string;
+    readonly portMappings: readonly CniPortMapping[];
+    /** The `aliases` capability: this network's entry of runtimeConfig.aliases ({network: [alias, …]}). */
+    readonly aliases: readonly string[];
+  };
   readonly prevResult?: CniResult;
   /** GC: the attachments the runtime still uses. */
   readonly validAttachments?: readonly Attachment[];
@@ -108,14 +115,22 @@ const parseIps = (v: unknown, path: string): string[] => {
   return v.map((item, i) => asConfig(() => parseIp(asString(item, at(path, i)).split('/')[0] ?? '', at(path, i)).address));
 };
 
-const parseRuntime = (v: unknown): NetConf['runtime'] => {
-  if (v === undefined) return { ips: [], portMappings: [] };
+const parseRuntimeAliases = (v: unknown, network: string): string[] => {
+  if (v === undefined || v === null) return [];
+  if (!isRecord(v)) throw config(`runtimeConfig.aliases: expected a mapping of network names to lists of aliases, got ${describe(v)}`);
+  const mine = v[network];
+  return mine === undefined || mine === null ? [] : asConfig(() => parseAliases(mine, `runtimeConfig.aliases.${network}`));
+};
+
+const parseRuntime = (v: unknown, network: string): NetConf['runtime'] => {
+  if (v === undefined) return { ips: [], portMappings: [], aliases: [] };
   if (!isRecord(v)) throw config(`runtimeConfig: expected an object, got ${describe(v)}`);
   const mac = v['mac'] === undefined ? undefined : asConfig(() => validateMac(asString(v['mac'], 'runtimeConfig.mac'), 'runtimeConfig.mac'));
   return {
     ips: parseIps(v['ips'], 'runtimeConfig.ips'),
     ...(mac === undefined ? {} : { mac }),
     portMappings: asConfig(() => parsePortMappings(v['portMappings'], 'runtimeConfig.portMappings')),
+    aliases: parseRuntimeAliases(v['aliases'], network),
   };
 };
 
@@ -160,7 +175,7 @@ export const parseNetConf = (raw: Record<string, unknown>): NetConf => {
     ...(store === undefined ? {} : { store }),
     ...(hostNetns === undefined ? {} : { hostNetns }),
     dns,
-    runtime: parseRuntime(raw['runtimeConfig']),
+    runtime: parseRuntime(raw['runtimeConfig'], network.name),
     ...(raw['prevResult'] === undefined ? {} : { prevResult: parsePrevResult(raw['prevResult']) }),
     ...(validAttachments === undefined ? {} : { validAttachments }),
   };

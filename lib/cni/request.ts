@@ -4,6 +4,7 @@
  * keeps the name of the field it came from so a refusal can name it.
  */
 import { parseIp } from '../model/cidr.js';
+import { dnsNameProblem } from '../model/dns-name.js';
 import type { IpFamily, NetworkRequest } from '../model/types.js';
 import type { CniEnv } from './env.js';
 import { CNI_CODES, CniError } from './error-codes.js';
@@ -25,13 +26,16 @@ export interface AttachRequest {
   readonly ipv4?: RequestedIp;
   readonly ipv6?: RequestedIp;
   readonly mac?: string;
+  /** The container's DNS name (K8S_POD_NAME) and aliases (runtimeConfig.aliases). */
+  readonly name?: string;
+  readonly aliases: readonly string[];
   readonly portMappings: readonly CniPortMapping[];
   readonly prevResult?: CniResult;
   readonly dns: Readonly<Record<string, unknown>>;
 }
 
-/** CNI_ARGS keys tnet reads; K8S_* are the ones every Kubernetes runtime sends (ignored). */
-const KNOWN_ARGS = new Set(['IgnoreUnknown', 'IP']);
+/** CNI_ARGS keys tnet reads: K8S_POD_NAME is the container's name (Podman, Kubernetes runtimes). */
+const KNOWN_ARGS = new Set(['IgnoreUnknown', 'IP', 'K8S_POD_NAME']);
 const TRUE = new Set(['1', 'true']);
 
 /** Checks CNI_ARGS: an unknown key is refused (code 2) unless IgnoreUnknown is true, as in libcni's types.LoadArgs. */
@@ -67,6 +71,15 @@ const pickFamily = (ips: readonly RequestedIp[], family: IpFamily): RequestedIp 
   return first;
 };
 
+/**
+ * The container's name is its DNS name when it is one; a runtime's name that is not (Podman allows
+ * a trailing '-', say) leaves the container reachable by address and aliases rather than failing it.
+ */
+const nameOf = (env: CniEnv): { name?: string } => {
+  const name = env.args.get('K8S_POD_NAME');
+  return name === undefined || dnsNameProblem(name) !== undefined ? {} : { name };
+};
+
 export const attachRequestOf = (env: CniEnv, conf: NetConf): AttachRequest => {
   checkCniArgs(env.args);
   const ips = requestedIps(env, conf);
@@ -81,6 +94,8 @@ export const attachRequestOf = (env: CniEnv, conf: NetConf): AttachRequest => {
     ...(ipv4 === undefined ? {} : { ipv4 }),
     ...(ipv6 === undefined ? {} : { ipv6 }),
     ...(conf.runtime.mac === undefined ? {} : { mac: conf.runtime.mac }),
+    ...nameOf(env),
+    aliases: conf.runtime.aliases,
     portMappings: conf.runtime.portMappings,
     ...(conf.prevResult === undefined ? {} : { prevResult: conf.prevResult }),
     dns: conf.dns,

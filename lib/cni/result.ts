@@ -4,6 +4,7 @@
  */
 import { bridgeNameFor, hostVethNameFor } from '../model/names.js';
 import { enclosingCidr, parseAddress, parseCidr } from '../model/cidr.js';
+import { servesDns } from '../model/dns-name.js';
 import { isRecord } from '../model/fields.js';
 import type { Endpoint, Network, SubnetConfig } from '../model/types.js';
 import { CNI_CODES, CniError } from './error-codes.js';
@@ -57,6 +58,16 @@ export const endpointResult = (network: Network, endpoint: Endpoint, dns: Readon
   family(4, network.ipv4, endpoint.ipv4);
   family(6, network.ipv6, endpoint.ipv6);
   return { interfaces, ips, routes, dns };
+};
+
+/**
+ * The result's `dns`: a network tnet's DNS server serves has its gateways as nameservers (what
+ * Podman writes into the container's resolv.conf); the rest of the netconf's `dns` is passed on.
+ */
+export const dnsFor = (network: Network, conf: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> => {
+  if (!servesDns(network)) return conf;
+  const nameservers = [network.ipv4?.gateway, network.ipv6?.gateway].filter((g) => g !== undefined);
+  return { ...conf, nameservers };
 };
 
 /** Appends ours to a previous plugin's result, shifting our interface indexes past theirs. */

@@ -1,6 +1,6 @@
 /** The bridge driver: one Linux bridge per network, a veth pair per endpoint, NAT for egress. */
 import { parseCidr } from '../model/cidr.js';
-import { bridgeNameFor, hostVethNameFor, ownerAlias } from '../model/names.js';
+import { bridgeMacFor, bridgeNameFor, hostVethNameFor, ownerAlias } from '../model/names.js';
 import type { Endpoint, IpFamily, Network, SubnetConfig } from '../model/types.js';
 import type { DesiredAddress, DesiredRoute, DesiredSysctl, Driver } from './types.js';
 
@@ -30,13 +30,14 @@ export const bridgeDriver: Driver = {
   allowsSeparateNetns: true,
   hasIpam: true,
 
-  network(network) {
+  network(network, cluster) {
     const families = familiesOf(network);
     const bridge = bridgeNameFor(network);
     return {
       bridge: {
         name: bridge,
         mtu: network.mtu,
+        mac: bridgeMacFor(network.id, cluster?.self?.name),
         alias: ownerAlias(network.id),
         addresses: families.map(([family, cfg]) => addressIn(family, cfg, cfg.gateway)),
       },

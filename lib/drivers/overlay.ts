@@ -31,7 +31,7 @@ export const overlayDriver: Driver = {
     const vni = network.overlay?.vni;
     // Not joined: nothing to build here (creating or connecting is refused with the reason).
     if (self === undefined || vni === undefined || cluster === undefined) return { sysctls: [] };
-    const base = bridgeDriver.network(network);
+    const base = bridgeDriver.network(network, cluster);
     const bridge = base.bridge;
     if (bridge === undefined) return base;
     const entries = remote.flatMap((e) => {

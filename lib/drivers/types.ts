@@ -26,6 +26,8 @@ export interface DesiredSysctl {
 export interface DesiredBridge {
   readonly name: string;
   readonly mtu: number;
+  /** Fixed (model/names.ts bridgeMacFor), so it never follows the ports. */
+  readonly mac: string;
   readonly alias: string; // owner tag
   readonly addresses: readonly DesiredAddress[];
 }

@@ -5,6 +5,7 @@
  */
 import { openNetlinkSession } from './netlink.js';
 import { currentNetns, openNetns } from './netns.js';
+import { netnsEtcFiles } from './netns-etc.js';
 import { openNftSession } from './nftables.js';
 import { readSysctl, writeSysctl } from './sysctl.js';
 import type { Kernel, KernelHooks, NetlinkSession, NftSession } from './types.js';
@@ -47,6 +48,7 @@ export const createKernel = (hostNetnsRef?: string, hooks: KernelHooks = {}): Ke
       beforeChange(`write sysctl ${key}`);
       writeSysctl(netns, key, value);
     },
+    etc: netnsEtcFiles(undefined, beforeChange),
     close() {
       host.close();
       nft?.close();

@@ -29,6 +29,10 @@ interface Libc {
   flock: (fd: number, op: number) => number;
   getsockname: (fd: number, addr: Buffer, len: number[]) => number;
   setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
+  socket: (domain: number, type: number, protocol: number) => number;
+  bind: (fd: number, addr: Buffer, len: number) => number;
+  listen: (fd: number, backlog: number) => number;
+  close: (fd: number) => number;
 }
 
 let libc: Libc | undefined;
@@ -48,6 +52,10 @@ const load = (): Libc => {
     flock: lib.func('int flock(int fd, int op)'),
     getsockname: lib.func('int getsockname(int fd, _Out_ uint8_t *addr, _Inout_ uint32_t *len)'),
     setsockopt: lib.func('int setsockopt(int fd, int level, int name, const uint8_t *value, uint32_t len)'),
+    socket: lib.func('int socket(int domain, int type, int protocol)'),
+    bind: lib.func('int bind(int fd, const uint8_t *addr, uint32_t len)'),
+    listen: lib.func('int listen(int fd, int backlog)'),
+    close: lib.func('int close(int fd)'),
   };
   return libc;
 };
@@ -91,8 +99,23 @@ export const netlinkPortOf = (fd: number): number | undefined => {
 };
 
 /** SO_RCVBUFFORCE: a receive buffer above net.core.rmem_max (needs CAP_NET_ADMIN). */
-export const forceReceiveBuffer = (fd: number, bytes: number, target: string): void => {
-  const value = Buffer.alloc(4);
-  value.writeInt32LE(bytes);
-  check(load().setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, value, 4), 'setsockopt SO_RCVBUFFORCE', target);
+export const forceReceiveBuffer = (fd: number, bytes: number, target: string): void =>
+  setIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, bytes, `SO_RCVBUFFORCE on ${target}`);
+
+/** socket(2), non-blocking and close-on-exec, as Node expects the fds it is handed. */
+export const socketFd = (domain: number, type: number, target: string): number => {
+  const SOCK_NONBLOCK = 0o4000;
+  const SOCK_CLOEXEC = 0o2000000;
+  const fd = load().socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  check(fd, 'socket', target);
+  return fd;
 };
+export const setIntOption = (fd: number, level: number, name: number, value: number, target: string): void => {
+  const option = Buffer.alloc(4);
+  option.writeInt32LE(value);
+  check(load().setsockopt(fd, level, name, option, 4), 'setsockopt', target);
+};
+export const bindFd = (fd: number, sockaddr: Buffer, target: string): void => check(load().bind(fd, sockaddr, sockaddr.length), 'bind', target);
+export const listenFd = (fd: number, backlog: number, target: string): void => check(load().listen(fd, backlog), 'listen', target);
+/** For an fd no Node handle owns yet (a failed setup); errors do not matter there. */
+export const closeFd = (fd: number): void => void load().close(fd);

@@ -131,7 +131,10 @@ export const linkOps = (r: Rtnl): LinkOps => {
     },
 
     createBridge(name, o) {
-      return create('create bridge', name, o, { linkinfo: nested(nl, nl.ifla.formatInfo({ kind: 'bridge' })) });
+      return create('create bridge', name, o, {
+        linkinfo: nested(nl, nl.ifla.formatInfo({ kind: 'bridge' })),
+        ...(o.mac === undefined ? {} : { address: macToBytes(o.mac) }),
+      });
     },
 
     createVethPair(name, o, peer) {

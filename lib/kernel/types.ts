@@ -4,6 +4,7 @@
  * TnetError kind (exists, notFound, permission, busy, unsupported, kernel) in one place.
  */
 import type { IpFamily } from '../model/types.js';
+import type { NetnsEtcFiles } from './netns-etc.js';
 
 /** An open network namespace: its fd stays valid until close(), even if the path is unmounted. */
 export interface NetnsHandle {
@@ -103,7 +104,7 @@ export interface NetlinkSession {
   listRoutes(family: IpFamily): Promise<RouteState[]>;
 
   /** Links are created down unless `up`; with `alias` they are tagged in a second request. */
-  createBridge(name: string, opts: { mtu: number; alias?: string; up?: boolean }): Promise<LinkState>;
+  createBridge(name: string, opts: { mtu: number; mac?: string; alias?: string; up?: boolean }): Promise<LinkState>;
   /**
    * Creates a veth pair whose peer is born directly inside `peer.netns` with its final name, so
    * nothing ever appears under a temporary name. Returns the host side.
@@ -186,5 +187,7 @@ export interface Kernel {
   openNetns(ref: string): NetnsHandle;
   readSysctl(netns: NetnsHandle, key: string): string; // key like "net/ipv4/ip_forward"
   writeSysctl(netns: NetnsHandle, key: string, value: string): void;
+  /** /etc/netns/NAME files of named namespaces (their resolv.conf). */
+  readonly etc: NetnsEtcFiles;
   close(): void;
 }

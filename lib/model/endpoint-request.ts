@@ -4,14 +4,13 @@
  */
 import { checkRequestedAddress } from '../ipam/allocate.js';
 import { parseIp } from './cidr.js';
+import { dnsKey, validateDnsName } from './dns-name.js';
 import { asRecord, asString, asStringList, at, inputError, onlyKeys } from './fields.js';
 import { validateIfname, validateMac, validateNetworkName } from './names.js';
 import { parsePortList } from './ports.js';
 import { isAddressedDriver, type DriverKind, type EndpointRequest, type IpFamily } from './types.js';
 
-export const ENDPOINT_FIELDS = ['network', 'netns', 'ifname', 'ip', 'ip6', 'mac', 'aliases', 'ports'] as const;
-
-const ALIAS = /^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,252})$/;
+export const ENDPOINT_FIELDS = ['network', 'netns', 'ifname', 'ip', 'ip6', 'mac', 'name', 'aliases', 'ports'] as const;
 
 const PID = /^[1-9][0-9]*$/;
 
@@ -35,16 +34,13 @@ const parseFamilyIp = (v: unknown, family: IpFamily, path: string): string => {
   return ip.address;
 };
 
-const parseAliases = (v: unknown, path: string): string[] => {
+/** Aliases are DNS names (dns-name.ts); one given twice, in any case, is a mistake worth naming. */
+export const parseAliases = (v: unknown, path: string): string[] => {
   const aliases = asStringList(v, path);
+  const keys = aliases.map(dnsKey);
   for (const [i, a] of aliases.entries()) {
-    if (!ALIAS.test(a)) {
-      throw inputError(
-        at(path, i),
-        `alias ${JSON.stringify(a)} is not allowed; use up to 253 letters, digits, '_', '.' and '-', starting with a letter or digit`,
-      );
-    }
-    if (aliases.indexOf(a) !== i) throw inputError(at(path, i), `alias ${JSON.stringify(a)} is given twice`);
+    validateDnsName(a, at(path, i), 'alias');
+    if (keys.indexOf(dnsKey(a)) !== i) throw inputError(at(path, i), `alias ${JSON.stringify(a)} is given twice`);
   }
   return aliases;
 };
@@ -64,6 +60,7 @@ export const parseEndpointRequest = (input: unknown, where: string): EndpointReq
     ...(rec.ip === undefined ? {} : { ipv4: parseFamilyIp(rec.ip, 4, path('ip')) }),
     ...(rec.ip6 === undefined ? {} : { ipv6: parseFamilyIp(rec.ip6, 6, path('ip6')) }),
     ...(rec.mac === undefined ? {} : { mac: validateMac(asString(rec.mac, path('mac')), path('mac')) }),
+    ...(rec.name === undefined ? {} : { name: validateDnsName(asString(rec.name, path('name')), path('name'), 'name') }),
     ...(rec.aliases === undefined ? {} : { aliases: parseAliases(rec.aliases, path('aliases')) }),
     ...(rec.ports === undefined ? {} : { ports: parsePortList(rec.ports, path('ports')) }),
   };

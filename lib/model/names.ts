@@ -36,6 +36,15 @@ export const macFor = (endpointId: string): string => {
 };
 
 /**
+ * A bridge's own MAC, fixed: a Linux bridge left alone takes the lowest MAC of its ports, so a
+ * container joining or leaving could change the gateway's MAC under every other container, whose
+ * ARP entry then points at an address the bridge no longer answers to (until it goes stale, up to
+ * a minute: their traffic to the gateway, DNS included, is dropped meanwhile). An overlay's bridges
+ * on different hosts share the gateway address, so each host's gets its own MAC.
+ */
+export const bridgeMacFor = (networkId: string, host = ''): string => macFor(`bridge\0${networkId}\0${host}`);
+
+/**
  * The IFLA_GROUP every link tnet creates is born in ("tnet" in ASCII). The owner alias needs a
  * second request after the link exists; the group is set in the creating request itself, so a
  * link of ours is recognisable from its first instant, even if tnet is killed before tagging it.

@@ -30,5 +30,6 @@ export const networkMismatch = (want: NetworkRequest, have: Network): string[] =
     ? []
     : [`labels (asked ${JSON.stringify(want.labels)}, network ${JSON.stringify(have.labels)})`]),
   ...(want.vni === undefined || want.vni === have.overlay?.vni ? [] : [`vni (asked ${want.vni}, network ${have.overlay?.vni ?? 'none'})`]),
+  ...(want.dnsEnabled === undefined || want.dnsEnabled === (have.dnsEnabled ?? true) ? [] : [`dnsEnabled (asked ${want.dnsEnabled}, network ${have.dnsEnabled ?? true})`]),
 ];
 

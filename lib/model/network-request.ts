@@ -30,6 +30,7 @@ export const NETWORK_FIELDS = [
   'options',
   'labels',
   'vni',
+  'dnsEnabled',
 ] as const;
 
 /** Driver options by their user-facing key (`-o bridge.name=br0`). */
@@ -40,7 +41,7 @@ export const MTU_MAX = 65535;
 export const MTU_MIN_IPV6 = 1280; // RFC 8200 section 5
 
 /** Fields that only mean something to a driver that builds its own interfaces. */
-const ADDRESSING_FIELDS = [...SUBNET_FIELDS, 'ipv4', 'ipv6', 'internal', 'mtu', 'options'] as const;
+const ADDRESSING_FIELDS = [...SUBNET_FIELDS, 'ipv4', 'ipv6', 'internal', 'mtu', 'options', 'dnsEnabled'] as const;
 
 const WHY_NOT: Record<Exclude<DriverKind, 'bridge' | 'overlay'>, string> = {
   host: "it uses the host's network stack as it is",
@@ -132,6 +133,7 @@ export const parseNetworkRequest = (input: unknown, where: string, extraFields: 
     ...(rec.options === undefined ? {} : { options: parseOptions(rec.options, at(where, 'options')) }),
     ...labels,
     ...(vni === undefined ? {} : { vni }),
+    ...(rec.dnsEnabled === undefined ? {} : { dnsEnabled: asBoolean(rec.dnsEnabled, at(where, 'dnsEnabled')) }),
   };
 };
 

@@ -82,6 +82,7 @@ export const resolveNetwork = (req: NetworkRequest, ctx: ResolveContext): Networ
     driver: req.driver,
     labels: req.labels ?? {},
     created: ctx.now,
+    ...(req.dnsEnabled === false ? { dnsEnabled: false } : {}),
   };
   if (req.driver === 'overlay') return resolveOverlay(req, ctx, base);
   if (req.driver !== 'bridge') {
@@ -107,7 +108,7 @@ export const resolveNetwork = (req: NetworkRequest, ctx: ResolveContext): Networ
   };
 };
 
-const resolveOverlay = (req: NetworkRequest, ctx: ResolveContext, base: Pick<Network, 'id' | 'name' | 'driver' | 'labels' | 'created'>): Network => {
+const resolveOverlay = (req: NetworkRequest, ctx: ResolveContext, base: Pick<Network, 'id' | 'name' | 'driver' | 'labels' | 'created' | 'dnsEnabled'>): Network => {
   const op = { op: 'create network', target: req.name };
   if (ctx.underlay === undefined) {
     throw new TnetError('invalidInput', `overlay network "${req.name}" needs this host to be part of a cluster first: run 'tnet host join --vtep ADDRESS' (or give host: in an apply spec for static peers)`, op);

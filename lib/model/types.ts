@@ -45,6 +45,8 @@ export interface NetworkRequest {
   readonly labels?: Readonly<Record<string, string>>;
   /** overlay driver: the VXLAN network identifier (1-16777215); the lowest free one when absent. */
   readonly vni?: number;
+  /** false: no DNS server for the network's containers (`--dns=false`); default true. */
+  readonly dnsEnabled?: boolean;
 }
 
 /** What an overlay network adds to a network record. */
@@ -75,6 +77,8 @@ export interface Network {
   readonly created: string; // ISO time
   /** Present exactly for the overlay driver. */
   readonly overlay?: OverlayConfig;
+  /** false: tnet's DNS server does not serve this network; absent (records before DNS) or true: it does. */
+  readonly dnsEnabled?: boolean;
   readonly phase?: RecordPhase;
 }
 
@@ -87,6 +91,8 @@ export interface EndpointRequest {
   readonly ipv4?: string;
   readonly ipv6?: string;
   readonly mac?: string;
+  /** The endpoint's DNS name on the network (model/dns-name.ts); default: the /run/netns name. */
+  readonly name?: string;
   readonly aliases?: readonly string[];
   /** Published ports (`-p`, `ports:`), one entry per port (ranges are expanded when parsed). */
   readonly ports?: readonly PortMapping[];
@@ -113,6 +119,9 @@ export interface Endpoint {
   readonly ipv4?: string; // plain address
   readonly ipv6?: string;
   readonly mac: string; // lower-case aa:bb:cc:dd:ee:ff
+  /** Its DNS name on the network (unique there); absent: it answers to its aliases only. */
+  readonly name?: string;
+  /** More DNS names on the network; several endpoints may share one (it resolves to them all). */
   readonly aliases: readonly string[];
   /**
    * Metric of the endpoint's default routes: the first network a namespace joins gets the lowest,

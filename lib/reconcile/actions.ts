@@ -9,7 +9,7 @@ import type { FirewallTable } from '../firewall/types.js';
 import type { IpFamily } from '../model/types.js';
 
 export type Action =
-  | { readonly do: 'createBridge'; readonly name: string; readonly mtu: number; readonly alias: string }
+  | { readonly do: 'createBridge'; readonly name: string; readonly mtu: number; readonly mac: string; readonly alias: string }
   | {
       readonly do: 'createVeth';
       readonly name: string;
@@ -60,7 +60,10 @@ export type Action =
       readonly forget: readonly NftElement[];
       readonly observed: boolean;
     }
-  | { readonly do: 'deleteFirewall' };
+  | { readonly do: 'deleteFirewall' }
+  /** A file of a named namespace under /etc/netns (its resolv.conf); previous: what it replaces, for the undo. */
+  | { readonly do: 'writeNetnsFile'; readonly namespace: string; readonly file: string; readonly text: string; readonly previous?: string }
+  | { readonly do: 'removeNetnsFile'; readonly namespace: string; readonly file: string };
 
 const where = (netns: string | undefined): string => (netns === undefined ? '' : ` in ${netns}`);
 const cidr = (a: DesiredAddress): string => `${a.address}/${a.prefixLength}`;
@@ -68,7 +71,7 @@ const cidr = (a: DesiredAddress): string => `${a.address}/${a.prefixLength}`;
 export const describeAction = (a: Action): string => {
   switch (a.do) {
     case 'createBridge':
-      return `create bridge ${a.name} (mtu ${a.mtu}), up`;
+      return `create bridge ${a.name} (mtu ${a.mtu}, mac ${a.mac}), up`;
     case 'createVeth':
       return `create veth ${a.name} on ${a.master} <-> ${a.peer.name}${where(a.netns)} (mac ${a.peer.mac})`;
     case 'setLink':
@@ -105,5 +108,9 @@ export const describeAction = (a: Action): string => {
     }
     case 'deleteFirewall':
       return 'delete nft table inet tnet';
+    case 'writeNetnsFile':
+      return `write /etc/netns/${a.namespace}/${a.file}${a.previous === undefined ? '' : ' (replacing tnet\'s previous one)'}`;
+    case 'removeNetnsFile':
+      return `remove /etc/netns/${a.namespace}/${a.file}`;
   }
 };

@@ -75,7 +75,7 @@ class Sessions {
 const run = async (kernel: Kernel, s: Sessions, a: Action): Promise<Undo | undefined> => {
   switch (a.do) {
     case 'createBridge': {
-      const link = await kernel.host.createBridge(a.name, { mtu: a.mtu, alias: a.alias, up: true });
+      const link = await kernel.host.createBridge(a.name, { mtu: a.mtu, mac: a.mac, alias: a.alias, up: true });
       s.remember(undefined, link.name, link.index);
       return () => kernel.host.deleteLink(link.index);
     }
@@ -158,6 +158,14 @@ const run = async (kernel: Kernel, s: Sessions, a: Action): Promise<Undo | undef
     }
     case 'deleteFirewall':
       kernel.nft.run(deleteTableCommands());
+      return undefined;
+    case 'writeNetnsFile': {
+      kernel.etc.write(a.namespace, a.file, a.text);
+      const { previous } = a;
+      return async () => (previous === undefined ? kernel.etc.remove(a.namespace, a.file) : kernel.etc.write(a.namespace, a.file, previous));
+    }
+    case 'removeNetnsFile':
+      kernel.etc.remove(a.namespace, a.file);
       return undefined;
   }
 };

@@ -51,7 +51,7 @@ class Planner {
   bridge(host: ObservedNamespace, want: DesiredBridge): void {
     const link = host.links.find((l) => l.name === want.name);
     if (!link) {
-      this.actions.push({ do: 'createBridge', name: want.name, mtu: want.mtu, alias: want.alias });
+      this.actions.push({ do: 'createBridge', name: want.name, mtu: want.mtu, mac: want.mac, alias: want.alias });
       for (const address of want.addresses) this.actions.push({ do: 'addAddress', link: want.name, address });
       return;
     }
@@ -61,6 +61,7 @@ class Planner {
       return;
     }
     if (link.mtu !== want.mtu) this.actions.push({ do: 'setLink', link: link.name, change: { mtu: want.mtu } });
+    if (link.mac !== want.mac) this.actions.push({ do: 'setLink', link: link.name, change: { mac: want.mac } });
     if (!link.up) this.actions.push({ do: 'setLink', link: link.name, change: { up: true } });
     this.addresses(host, link, want.addresses);
   }

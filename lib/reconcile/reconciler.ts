@@ -12,6 +12,7 @@ import { applyActions } from './apply.js';
 import { departingHost, desiredHost, type Departing } from './desired.js';
 import { observeHost, type Scope } from './observe.js';
 import { planHost, type Plan } from './plan.js';
+import { observeResolvConfs, planResolvConfs, resolvConfNamespaces, wantedResolvConfs } from './resolv-confs.js';
 
 export interface ReconcileOptions {
   readonly scope: Scope;
@@ -39,7 +40,9 @@ export const reconcile = async (
   const scope: Scope = options.scope === 'all' ? 'all' : { ...options.scope, goneLinks: [...(options.scope.goneLinks ?? []), ...departed.links] };
   const pass = async (readForwards: boolean): Promise<PassResult> => {
     const observed = await observeHost(kernel, desired, scope, readForwards);
-    const plan = planHost(desired, observed, scope, departed.forwards);
+    const kernelPlan = planHost(desired, observed, scope, departed.forwards);
+    const files = planResolvConfs(wantedResolvConfs(desired), observeResolvConfs(kernel, resolvConfNamespaces(desired, departed, scope)));
+    const plan = { ...kernelPlan, actions: [...kernelPlan.actions, ...files.actions], notes: [...kernelPlan.notes, ...files.notes] };
     if (plan.problems.length > 0) throw new TnetError('conflict', plan.problems.join('; '), { op: 'reconcile' });
     if (options.dryRun !== true) await applyActions(kernel, plan.actions);
     return { ...plan, departed };

@@ -67,6 +67,7 @@ const networkDrift = (req: NetworkRequest, cur: Network): string | undefined => 
     ['mtu', sameOrUnset(req.mtu, cur.mtu)],
     ['bridge name', req.options?.bridgeName === cur.options.bridgeName],
     ['vni', sameOrUnset(req.vni, cur.overlay?.vni)],
+    ['dnsEnabled', (req.dnsEnabled ?? true) === (cur.dnsEnabled ?? true)],
   ];
   const changed = checks.filter(([, same]) => !same).map(([what]) => what);
   return changed.length === 0 ? undefined : `${changed.join(', ')} changed`;
@@ -78,6 +79,7 @@ const endpointDrift = (req: EndpointRequest, cur: Endpoint): string | undefined 
     ['ip', sameOrUnset(req.ipv4, cur.ipv4)],
     ['ip6', sameOrUnset(req.ipv6, cur.ipv6)],
     ['mac', sameOrUnset(req.mac, cur.mac)],
+    ['name', sameOrUnset(req.name, cur.name)],
     ['aliases', JSON.stringify(req.aliases ?? []) === JSON.stringify(cur.aliases)],
   ];
   const changed = checks.filter(([, same]) => !same).map(([what]) => what);

@@ -4,6 +4,7 @@ import { isTnetError, TnetError } from '../errors.js';
 import { allocateAddress } from '../ipam/allocate.js';
 import { isSameNetns } from '../kernel/netns-identity.js';
 import { selectByContainer, type EndpointRef } from '../model/endpoint-ref.js';
+import { defaultNameOfNetns, nameClash } from '../model/dns-name.js';
 import { validateEndpointAgainstNetwork } from '../model/endpoint-request.js';
 import { endpointIdFor, macFor, validateIfname } from '../model/names.js';
 import { netnsPath } from '../kernel/netns.js';
@@ -79,8 +80,14 @@ export const connectLocked = async (ctx: ServiceContext, request: EndpointReques
   const inNetns = all.filter((e) => e.netns === netns);
   const ifname = request.ifname ?? nextIfname(new Set(inNetns.map((e) => e.ifname)));
   validateIfname(ifname, 'interface name');
-  const clash = inNetns.find((e) => e.ifname === ifname);
-  if (clash) throw new TnetError('conflict', `${netns} already has ${ifname} from network ${clash.network}; choose another --ifname`, { target: ifname });
+  const sameIfname = inNetns.find((e) => e.ifname === ifname);
+  if (sameIfname) throw new TnetError('conflict', `${netns} already has ${ifname} from network ${sameIfname.network}; choose another --ifname`, { target: ifname });
+
+  // A runtime's namespace name (netns-<uuid>) means nothing to anyone: runtimes give names themselves.
+  const name = request.name ?? (owner.kind === 'cli' ? defaultNameOfNetns(netns) : undefined);
+  const aliases = request.aliases ?? [];
+  const clash = nameClash({ ...(name === undefined ? {} : { name }), aliases }, peers, network.name);
+  if (clash !== undefined) throw new TnetError('conflict', clash, { target: name ?? aliases.join(',') });
 
   const id = endpointIdFor(network.id, netns, ifname);
   const self = network.driver === 'overlay' ? requireSelf(ctx, `connecting to overlay network ${network.name}`) : ctx.identity?.get();
@@ -95,7 +102,8 @@ export const connectLocked = async (ctx: ServiceContext, request: EndpointReques
       ...(ipv4 === undefined ? {} : { ipv4 }),
       ...(ipv6 === undefined ? {} : { ipv6 }),
       mac: request.mac ?? macFor(id),
-      aliases: request.aliases ?? [],
+      ...(name === undefined ? {} : { name }),
+      aliases,
       // Docker routes through its gateway endpoint with metric 0; tnet repairs that route as it is.
       routeMetric: handover ? 0 : inNetns.length === 0 ? FIRST_ROUTE_METRIC : Math.max(...inNetns.map((e) => e.routeMetric)) + 1,
       owner,
@@ -121,6 +129,7 @@ const sameRequest = (e: Endpoint, request: EndpointRequest, owner: EndpointOwner
   (request.ipv4 === undefined || request.ipv4 === e.ipv4) &&
   (request.ipv6 === undefined || request.ipv6 === e.ipv6) &&
   (request.mac === undefined || request.mac === e.mac) &&
+  (request.name === undefined || request.name === e.name) &&
   JSON.stringify(request.aliases ?? []) === JSON.stringify(e.aliases) &&
   samePorts(request.ports ?? [], e.ports ?? []);
 

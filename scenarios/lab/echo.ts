@@ -5,7 +5,7 @@
  * both where a published port led and whether the client was masqueraded on the way.
  */
 
-/** argv: NAME PORT tcp|udp. Single line so it survives `vagrant ssh -c` quoting unchanged. */
+/** argv: NAME PORT tcp|udp. One line: a single `node -e` argument on every backend. */
 const SERVER = [
   "const [name, port, proto] = [process.argv[1], Number(process.argv[2]), process.argv[3]];",
   "const say = (a) => name + ' ' + a.replace(/^::ffff:/, '') + '\\n';",

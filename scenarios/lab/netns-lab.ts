@@ -2,7 +2,8 @@
  * The local lab: N simulated hosts on this machine. Each host is a network namespace with its own
  * state dir and an underlay veth into a shared underlay namespace (a bridge standing in for the
  * LAN, with the "outside" address); with the etcd store, a 3-member etcd cluster runs on the host
- * addresses and every host runs `tnet agent`. Every process is started here and stopped by PID;
+ * addresses and every host runs `tnet daemon` (drift repair, the overlay agent and DNS; a static-peer
+ * host runs only its DNS server). Every process is started here and stopped by PID;
  * every namespace starts with the lab's prefix.
  */
 import { execFile } from 'node:child_process';
@@ -13,7 +14,7 @@ import type { Backend, CommandResult, LabOptions, Started } from './backend.js';
 import { compiled, ensureBuilt } from './build.js';
 import { HostShell } from './host-shell-client.js';
 import { startProc, type Proc } from './proc.js';
-import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, OUTSIDE_ADDRESS, containerNetns, etcdInitialCluster, etcdStoreUrl, hostAddress, hostName } from './topology.js';
+import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, OUTSIDE_ADDRESS, containerNetns, etcdHealthArgv, etcdInitialCluster, etcdStoreUrl, hostAddress, hostName } from './topology.js';
 
 export const run = (argv: readonly string[], timeoutMs = 30_000): Promise<CommandResult> =>
   new Promise((resolve) => {
@@ -39,6 +40,7 @@ interface LabHost {
   shell?: HostShell;
   agent?: Proc | undefined;
   etcd?: Proc | undefined;
+  dns?: Proc | undefined;
 }
 
 export interface NetnsLabOptions {
@@ -97,17 +99,29 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
   };
 
   const waitEtcd = async (h: LabHost): Promise<void> => {
-    const probe = `fetch('http://${hostAddress(hosts.indexOf(h) + 1)}:${ETCD_CLIENT_PORT}/health').then(r=>r.json()).then(j=>process.exit(j.health==='true'?0:1),()=>process.exit(1))`;
+    const probe = etcdHealthArgv(hostAddress(hosts.indexOf(h) + 1));
     for (let i = 0; i < 100; i++) {
-      if ((await run(['ip', 'netns', 'exec', h.ns, 'node', '-e', probe])).code === 0) return;
+      if ((await run(['ip', 'netns', 'exec', h.ns, ...probe])).code === 0) return;
       await sleep(100);
     }
     throw new Error(`etcd on ${h.name} did not become healthy; see ${log(h, 'etcd')}`);
   };
 
+  /** No upstreams: a lab host forwards nothing to the machine's resolvers. */
+  const upstreams = (h: LabHost): string => {
+    const file = join(h.stateDir, 'upstream-resolv.conf');
+    writeFileSync(file, '# the lab has no upstream resolvers\n');
+    return file;
+  };
+
+  /** The host's daemon as a cluster member runs it: drift repair, the overlay agent, DNS. */
   const startAgent = (h: LabHost): Proc =>
-    startProc(['ip', 'netns', 'exec', h.ns, process.execPath, compiled('bin/tnet.js'), 'agent',
-      '--lease-ttl', String(o.leaseTtl ?? 2), '--resync', String(o.resync ?? 5)], { env: env(h), log: log(h, 'agent') });
+    startProc(['ip', 'netns', 'exec', h.ns, process.execPath, compiled('bin/tnet.js'), 'daemon', '--roles', 'repair,agent,dns',
+      '--lease-ttl', String(o.leaseTtl ?? 2), '--resync', String(o.resync ?? 5), '--resolv-conf', upstreams(h)], { env: env(h), log: log(h, 'agent') });
+
+  /** A static-peer host runs no agent (see docs/overlay.md), only the DNS server for its containers. */
+  const startDns = (h: LabHost): Proc =>
+    startProc(['ip', 'netns', 'exec', h.ns, process.execPath, compiled('bin/tnet.js'), 'dns', 'serve', '--resolv-conf', upstreams(h)], { env: env(h), log: log(h, 'dns') });
 
   const tnetIn = async (h: LabHost, args: readonly string[]): Promise<CommandResult> => {
     h.shell ??= new HostShell(startProc(['ip', 'netns', 'exec', h.ns, process.execPath, compiled('scenarios/lab/host-shell.js')], {
@@ -116,14 +130,23 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
     return h.shell.run(args);
   };
 
-  const teardown = async (): Promise<void> => {
-    // Every process is stopped even if stopping another one failed.
-    await stopStarted();
-    await Promise.allSettled(hosts.flatMap((h) => [h.agent?.stop(), h.shell?.close()]));
-    await Promise.allSettled(hosts.map((h) => h.etcd?.stop()));
+  /** Every namespace of this lab's prefix, also those an interrupted earlier run left. */
+  const removeNamespaces = async (): Promise<void> => {
     for (const n of existsSync('/run/netns') ? readdirSync('/run/netns') : []) {
       if (n.startsWith(`${o.prefix}-`)) await run(['ip', 'netns', 'del', n]);
     }
+    // What tnet wrote for the lab's containers (their resolv.conf), had a scenario left any.
+    for (const n of existsSync('/etc/netns') ? readdirSync('/etc/netns') : []) {
+      if (n.startsWith(`${o.prefix}-`)) rmSync(join('/etc/netns', n), { recursive: true, force: true });
+    }
+  };
+
+  const teardown = async (): Promise<void> => {
+    // Every process is stopped even if stopping another one failed.
+    await stopStarted();
+    await Promise.allSettled(hosts.flatMap((h) => [h.agent?.stop(), h.dns?.stop(), h.shell?.close()]));
+    await Promise.allSettled(hosts.map((h) => h.etcd?.stop()));
+    await removeNamespaces();
     containers.clear();
     for (const h of hosts) rmSync(h.stateDir, { recursive: true, force: true });
     hosts = [];
@@ -133,6 +156,7 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
   const build = async (options: LabOptions): Promise<void> => {
     ensureBuilt();
     current = options;
+    await removeNamespaces();
     await addNetns(underlay);
     await must(['ip', '-n', underlay, 'link', 'add', 'ul0', 'type', 'bridge']);
     await must(['ip', '-n', underlay, 'addr', 'add', `${OUTSIDE_ADDRESS}/24`, 'dev', 'ul0']);
@@ -160,7 +184,7 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
       }));
       for (const h of hosts) h.agent = startAgent(h);
       await waitAgentsAlive();
-    }
+    } else for (const h of hosts) h.dns = startDns(h);
   };
 
   /** The lab is ready once every agent holds its lease: until then its host misses events. */
@@ -183,7 +207,9 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
     netnsOf: (h, c) => `${o.prefix}-${containerNetns(h, c)}`,
 
     async prepare(options) {
-      if (current && current.hosts === options.hosts && current.store === options.store) return;
+      // The same lab serves the next scenario, from the same state as a fresh one: the previous
+      // scenario's cleanup ran, but it may have been interrupted half-way.
+      if (current && current.hosts === options.hosts && current.store === options.store) return this.cleanup();
       await teardown();
       await build(options);
     },

@@ -182,25 +182,49 @@ export const runScenario = async (backend: Backend, s: Scenario, file: string, o
       case 'wait':
         await sleep(st.seconds * 1000);
         return;
+      case 'resolve': {
+        const from = container(st.from);
+        let last = '';
+        const want = async (): Promise<string[]> => (await Promise.all(st.to.map((t) => addressOf(t, 4)))).filter((x) => x !== undefined).sort();
+        try {
+          await eventually(`${st.to.length === 0 ? 'no ' : ''}resolve ${st.name} from ${st.from}`, async () => {
+            const r = await backend.execIn(from.host, st.from, ['getent', 'ahostsv4', st.name]);
+            last = r.code === 0 ? r.out : `exit ${r.code}`;
+            const got = [...new Set(r.code === 0 ? r.out.split('\n').map((l) => l.split(/\s+/)[0] ?? '').filter((x) => x !== '') : [])].sort();
+            return JSON.stringify(got) === JSON.stringify(await want());
+          });
+        } catch (e) {
+          throw new Error(`${(e as Error).message}; last answer: ${JSON.stringify(last)}`);
+        }
+        return;
+      }
     }
   };
 
-  await backend.prepare({ hosts: s.hosts, store: s.store });
+  const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+  let failure: string | undefined;
   let done = 0;
   try {
-    for (const st of s.steps) {
-      o.log?.(`  ${file}:${st.line}: ${st.text}`);
-      try {
-        await step(st);
-      } catch (e) {
-        return { title: s.title, ok: false, failure: `${file}:${st.line}: ${st.text}\n    ${(e as Error).message}`, steps: done, ms: Date.now() - started };
-      }
-      done++;
-    }
-  } finally {
-    // Servers first, each by its own PID, whether the scenario passed or not.
-    await Promise.allSettled(processes.splice(0).map((p) => p.stop()));
-    await backend.cleanup();
+    await backend.prepare({ hosts: s.hosts, store: s.store });
+  } catch (e) {
+    failure = `preparing the hosts: ${message(e)}`;
   }
-  return { title: s.title, ok: true, steps: done, ms: Date.now() - started };
+  for (const st of failure === undefined ? s.steps : []) {
+    o.log?.(`  ${file}:${st.line}: ${st.text}`);
+    try {
+      await step(st);
+    } catch (e) {
+      failure = `${file}:${st.line}: ${st.text}\n    ${message(e)}`;
+      break;
+    }
+    done++;
+  }
+  // Servers first, each by its own PID, whether the scenario passed or not.
+  await Promise.allSettled(processes.splice(0).map((p) => p.stop()));
+  try {
+    await backend.cleanup();
+  } catch (e) {
+    failure ??= `cleaning up: ${message(e)}`;
+  }
+  return { title: s.title, ok: failure === undefined, ...(failure === undefined ? {} : { failure }), steps: done, ms: Date.now() - started };
 };

@@ -35,7 +35,9 @@ export type Step =
   | { readonly kind: 'serve'; readonly container: string; readonly port: number; readonly proto: 'tcp' | 'udp' }
   | { readonly kind: 'connect'; readonly proto: 'tcp' | 'udp'; readonly from: string; readonly to: string; readonly port: number; readonly expect: boolean; readonly says?: string }
   | { readonly kind: 'process'; readonly what: 'agent' | 'etcd'; readonly host: string; readonly running: boolean }
-  | { readonly kind: 'wait'; readonly seconds: number };
+  | { readonly kind: 'wait'; readonly seconds: number }
+  /** From inside a container, NAME resolves (getent, so through its resolv.conf) to exactly these containers' IPv4 addresses; none: NXDOMAIN. */
+  | { readonly kind: 'resolve'; readonly from: string; readonly name: string; readonly to: readonly string[] };
 
 export interface Scenario {
   readonly title: string;
@@ -137,6 +139,12 @@ export const parseScenario = (text: string, file: string): Scenario => {
         if (!a || (b !== 'stop' && b !== 'start')) throw bad(n, `expected: ${k} HOST stop|start`);
         return { kind: 'process', what: k, host: a, running: b === 'start' };
       case 'wait': return { kind: 'wait', seconds: Number(a) };
+      case 'resolve':
+        if (!a || !b || c !== '->' || w.length < 5) throw bad(n, 'expected: resolve FROM NAME -> CONTAINER [CONTAINER…]');
+        return { kind: 'resolve', from: a, name: b, to: w.slice(4) };
+      case 'no-resolve':
+        if (!a || !b || c !== undefined) throw bad(n, 'expected: no-resolve FROM NAME');
+        return { kind: 'resolve', from: a, name: b, to: [] };
       default: throw bad(n, `unknown step ${JSON.stringify(k)}`);
     }
   };

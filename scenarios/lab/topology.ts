@@ -26,3 +26,9 @@ export const etcdInitialCluster = (hosts: number): string =>
 
 /** A container's namespace name on its host: it carries the host's name, so hosts never collide. */
 export const containerNetns = (host: string, container: string): string => `${host}-${container}`;
+
+/** A node one-liner that exits 0 when the etcd member at ADDRESS reports itself healthy (node is on every lab host). */
+export const etcdHealthArgv = (address: string): string[] => [
+  'node', '-e',
+  `fetch('http://${address}:${ETCD_CLIENT_PORT}/health').then(r=>r.json()).then(j=>process.exit(j.health==='true'?0:1),()=>process.exit(1))`,
+];

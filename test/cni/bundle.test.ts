@@ -94,9 +94,9 @@ describe('bundled CLI', () => {
     expect(installed.stdout).toContain('systemctl enable --now tnet-cni.socket tnet.service');
     expect(readFileSync(join(units, 'tnet.service'), 'utf8')).toContain(`"daemon" "--roles" "repair,cni" "--resync" "60" "--cni-socket" "${join(out.dir, 'd.sock')}"`);
     expect(readFileSync(join(units, 'tnet-cni.socket'), 'utf8')).toContain(`ListenStream=${join(out.dir, 'd.sock')}`);
-    const bad = await cli('daemon', 'install', '--systemd-dir', units, '--roles', 'repair,dns');
+    const bad = await cli('daemon', 'install', '--systemd-dir', units, '--roles', 'repair,dhcp');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('unknown role dns; choose from repair, agent, cni');
+    expect(bad.stderr).toContain('unknown role dhcp; choose from repair, agent, cni, dns');
   });
 });
 

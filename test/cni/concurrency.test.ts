@@ -86,7 +86,7 @@ describe('concurrent ADD and DEL from separate plugin processes', () => {
         createNamedNetns(name).close();
         await cniAdd(app.ctx, {
           network: { name: 'busy', driver: 'bridge', ipv4: { subnet: '10.77.0.0/20' } },
-          containerId: `fill-${i}`, netns: `/run/netns/${name}`, ifname: 'eth0', portMappings: [], dns: {},
+          containerId: `fill-${i}`, netns: `/run/netns/${name}`, ifname: 'eth0', aliases: [], portMappings: [], dns: {},
         });
       }
     } finally {

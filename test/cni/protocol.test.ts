@@ -5,7 +5,7 @@ import { CniError, cniErrorBody } from '../../lib/cni/error-codes.js';
 import { decodeStdin, parseNetConf } from '../../lib/cni/netconf.js';
 import { networkMismatch } from '../../lib/model/network-fit.js';
 import { attachRequestOf } from '../../lib/cni/request.js';
-import { encodeResult, endpointResult, mergeResults, parsePrevResult } from '../../lib/cni/result.js';
+import { dnsFor, encodeResult, endpointResult, mergeResults, parsePrevResult } from '../../lib/cni/result.js';
 import { runCni } from '../../lib/cni/run.js';
 import { compareVersions } from '../../lib/cni/versions.js';
 import { TnetError } from '../../lib/errors.js';
@@ -116,8 +116,16 @@ describe('attach requests', () => {
     });
   });
 
+  it('takes the container name from K8S_POD_NAME when it is a DNS name, and aliases from runtimeConfig.aliases', () => {
+    expect(req({ CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=web1' }, { runtimeConfig: { aliases: { web: ['front', 'www'], other: ['x'] } } })).toMatchObject({ name: 'web1', aliases: ['front', 'www'] });
+    expect(req({ CNI_ARGS: 'K8S_POD_NAME=bad-' }).name).toBeUndefined();
+    expect(req({}, { runtimeConfig: { aliases: { other: ['x'] } } }).aliases).toEqual([]);
+    expect(codeOf(() => req({}, { runtimeConfig: { aliases: { web: ['no good'] } } }))).toMatchObject({ code: 7, msg: expect.stringMatching(/runtimeConfig\.aliases\.web\[0\]: alias "no good" is not a DNS name/) });
+    expect(codeOf(() => req({}, { runtimeConfig: { aliases: ['x'] } })).msg).toMatch(/runtimeConfig\.aliases: expected a mapping/);
+  });
+
   it('refuses unknown CNI_ARGS unless IgnoreUnknown, two addresses of a family, and a bad IP', () => {
-    expect(codeOf(() => req({ CNI_ARGS: 'K8S_POD_NAME=x' }))).toMatchObject({ code: 2, msg: expect.stringMatching(/CNI_ARGS: unknown argument K8S_POD_NAME=x/) });
+    expect(codeOf(() => req({ CNI_ARGS: 'K8S_POD=x' }))).toMatchObject({ code: 2, msg: expect.stringMatching(/CNI_ARGS: unknown argument K8S_POD=x/) });
     expect(req({ CNI_ARGS: 'IgnoreUnknown=true;K8S_POD_NAME=x' }).ipv4).toBeUndefined();
     expect(codeOf(() => req({ CNI_ARGS: 'IP=10.88.0.5' }, { runtimeConfig: { ips: ['10.88.0.6'] } })).code).toBe(7);
     expect(codeOf(() => req({ CNI_ARGS: 'IP=10.88.0' })).msg).toMatch(/CNI_ARGS IP/);
@@ -144,6 +152,11 @@ describe('results', () => {
     ]);
     expect(ours.routes).toEqual([{ dst: '0.0.0.0/0', gw: '10.88.0.1' }, { dst: '::/0', gw: 'fd00:88::1' }]);
     expect(endpointResult({ ...NETWORK, internal: true }, ENDPOINT).routes).toEqual([]);
+  });
+
+  it('names the gateways as nameservers when tnet\'s DNS serves the network, keeping the rest of the netconf\'s dns', () => {
+    expect(dnsFor(NETWORK, { search: ['lan'] })).toEqual({ search: ['lan'], nameservers: ['10.88.0.1', 'fd00:88::1'] });
+    expect(dnsFor({ ...NETWORK, dnsEnabled: false }, { nameservers: ['192.0.2.53'] })).toEqual({ nameservers: ['192.0.2.53'] });
   });
 
   it.each(['0.3.0', '0.3.1', '0.4.0'] as const)('tags IPs with their family for %s', (v) => {

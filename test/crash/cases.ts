@@ -2,7 +2,7 @@
  * The operations the crash tests kill step by step, each from a starting state, with its natural
  * retry and what must hold afterwards. Every lab host is fresh, so the cases share addresses.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEtcd, type TestEtcd } from '../helpers/etcd.js';
@@ -20,22 +20,30 @@ const inspect = async (lab: LabHost, network: string): Promise<InspectJson> => (
 const networkNames = async (lab: LabHost): Promise<string[]> => (JSON.parse(await lab.ok('ls', '--json')) as Array<{ name: string }>).map((n) => n.name);
 const ns = (lab: LabHost, name: string): string => `/run/netns/${lab.prefix}${name}`;
 
-/** The container has its endpoint's address and reaches its gateway. */
-const attached = async (lab: LabHost, network: string, container: string, gateway: string): Promise<void> => {
+const resolvConf = (lab: LabHost, container: string): string => `/etc/netns/${lab.prefix}${container}/resolv.conf`;
+
+/**
+ * The container has its endpoint's address and reaches its gateway; attached with the CLI, its
+ * resolv.conf names the gateway (a runtime's container learns it from the CNI result instead).
+ */
+const attached = async (lab: LabHost, network: string, container: string, gateway: string, cli = true): Promise<void> => {
   const e = (await inspect(lab, network)).endpoints.find((x) => x.netns === ns(lab, container));
   expect(e, `${container} on ${network}`).toBeDefined();
   expect(inNetns(`${lab.prefix}${container}`, 'ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0')).toContain(`${e?.ipv4}/`);
   expect(pingsWithin(`${lab.prefix}${container}`, gateway)).toBe(true);
+  if (cli) expect(readFileSync(resolvConf(lab, container), 'utf8')).toContain(`nameserver ${gateway}\n`);
+  else expect(existsSync(resolvConf(lab, container))).toBe(false);
 };
 
 /** The runtime's container is attached, and is the network's only endpoint. */
 const podAttached = async (lab: LabHost, containerId: string, container: string): Promise<void> => {
-  await attached(lab, 'pods', container, '10.92.0.1');
+  await attached(lab, 'pods', container, '10.92.0.1', false);
   expect((await inspect(lab, 'pods')).endpoints.map((e) => e.owner)).toEqual([{ kind: 'cni', containerId }]);
 };
 
 const detached = (lab: LabHost, container: string): void => {
   expect(tryRun('ip', '-n', `${lab.prefix}${container}`, 'link', 'show', 'eth0').status).not.toBe(0);
+  expect(existsSync(resolvConf(lab, container))).toBe(false);
 };
 
 const connectAll = async (lab: LabHost, ...specs: Array<[string, ...string[]]>): Promise<void> => {

@@ -50,6 +50,8 @@ export const execFile = (cmd: string, args: readonly string[], env: NodeJS.Proce
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    // A command that exits before reading its stdin (EPIPE) still answers with its exit code.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(stdin);
   });
 

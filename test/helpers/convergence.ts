@@ -6,12 +6,14 @@
  * endpoint, and a new endpoint gets an address nobody has. The kernel side is also read with
  * `ip` and `nft`, so the verdict does not rest on tnet's own planner alone.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { openApp } from '../../lib/app.js';
+import { isOurResolvConf } from '../../lib/dns/resolv-conf.js';
 import { describeAction } from '../../lib/reconcile/actions.js';
 import { ownerAlias } from '../../lib/model/names.js';
 import { loadHostRecords, syncHost } from '../../lib/service/sync.js';
 import type { LabHost } from './lab-host.js';
-import { listTestNetns } from './netns.js';
+import { listTestNetns, listTestNetnsEtc } from './netns.js';
 import { sh, tryRun } from './sh.js';
 
 const fail = (what: string, detail: unknown): never => {
@@ -70,6 +72,13 @@ export const assertConverged = async (lab: LabHost): Promise<void> => {
     }));
     const orphans = forwardOwners(lab).filter((o) => !owners.has(o));
     if (orphans.length > 0) fail('port forwards outlive their endpoints', orphans);
+    // A full pass would rewrite a wrong file of a recorded namespace; one no record explains is a leak.
+    const named = new Set(records.endpoints.filter((e) => e.owner.kind === 'cli').map((e) => e.netns.replace('/run/netns/', '')));
+    const strayFiles = listTestNetnsEtc(lab.prefix).filter((n) => {
+      const file = `/etc/netns/${n}/resolv.conf`;
+      return existsSync(file) && isOurResolvConf(readFileSync(file, 'utf8')) && !named.has(n);
+    });
+    if (strayFiles.length > 0) fail('resolv.conf files outlive their endpoints', strayFiles);
   } finally {
     await app.close();
   }

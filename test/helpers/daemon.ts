@@ -21,6 +21,9 @@ export interface TestDaemon {
   stop(): Promise<void>;
 }
 
+/** For daemons in tests that run no DNS role. */
+export const UNUSED_DNS = { resolvConf: '/dev/null', port: 53, upstreamPort: 53 } as const;
+
 export const startTestDaemon = async (lab: LabHost, roles: readonly Role[], o: { storeUrl?: string; resyncMs?: number } = {}): Promise<TestDaemon> => {
   const app = await openApp({ stateDir: lab.stateDir, hostNetns: lab.ns, ...(o.storeUrl === undefined ? {} : { storeUrl: o.storeUrl }) });
   const log: string[] = [];
@@ -37,6 +40,7 @@ export const startTestDaemon = async (lab: LabHost, roles: readonly Role[], o: {
       cniSocket: '',
       dockerSocket: '',
       dockerHost: '',
+      dns: UNUSED_DNS,
       env: {},
     },
   });

@@ -16,6 +16,7 @@ import type { ServiceContext } from '../../lib/service/context.js';
 import { createHostRegistry } from '../../lib/state/hosts.js';
 import { createRepository } from '../../lib/state/repository.js';
 import type { LeasedKey, Store } from '../../lib/store/types.js';
+import { UNUSED_DNS } from '../helpers/daemon.js';
 import { startEtcd, type TestEtcd } from '../helpers/etcd.js';
 import { HOST_UPLINK_V4, createLabHost, type LabHost } from '../helpers/lab-host.js';
 import { sh } from '../helpers/sh.js';
@@ -74,7 +75,7 @@ beforeAll(async () => {
     roles: [agentRole],
     ctx,
     log: (l) => agentLog.push(l),
-    options: { stateDir: lab.stateDir, storeUrl, resyncMs: 3_600_000, leaseTtlSeconds: 60, cniSocket: '', dockerSocket: '', dockerHost: '', env: {} },
+    options: { stateDir: lab.stateDir, storeUrl, resyncMs: 3_600_000, leaseTtlSeconds: 60, cniSocket: '', dockerSocket: '', dockerHost: '', dns: UNUSED_DNS, env: {} },
   });
 }, 30_000);
 

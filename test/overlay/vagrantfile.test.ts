@@ -1,7 +1,8 @@
 /**
- * The Vagrantfile cannot boot here (no hypervisor, no box download), so it is checked two ways:
- * its addressing and units must match the lab's (scenarios/lab/topology.ts), and `vagrant validate -p`
- * must accept it when Debian's vagrant is installed (bin/setup.sh --test installs it).
+ * The suite checks the Vagrantfile without booting it: its addressing and units must match the
+ * lab's (scenarios/lab/topology.ts), and `vagrant validate -p` must accept it when Debian's vagrant
+ * is installed (bin/setup.sh --test installs it). `bash bin/test.sh --vms` boots it and runs every
+ * scenario on it (bin/vms.sh).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,7 +23,7 @@ describe('Vagrantfile', () => {
     expect(text).toContain('HOSTS = 3');
     expect(text).toContain(`:${ETCD_PEER_PORT}`);
     expect(text).toContain(`:${ETCD_CLIENT_PORT}`);
-    for (const needle of ['tnet-agent.service', 'tnet host join --vtep', 'tnet agent', 'etcd-server', 'bin/setup.sh', '/etc/tnet/config.json']) expect(text).toContain(needle);
+    for (const needle of ['tnet-agent.service', 'tnet host join --vtep', 'tnet daemon --roles repair,agent,dns', 'etcd-server', 'bin/setup.sh', '/etc/tnet/config.json']) expect(text).toContain(needle);
   });
 
   it.skipIf(!hasVagrant)('passes vagrant validate -p', () => {

@@ -12,6 +12,8 @@ import { inNetns } from '../helpers/sh.js';
 import { busyboxRootfs, loudSkip, missingCommands, podmanConfig, unmountUnder } from '../helpers/runtimes.js';
 import { makeStateDir } from '../helpers/state-dir.js';
 import { TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
+import { openApp, type App } from '../../lib/app.js';
+import { startDnsService, type DnsService } from '../../lib/dns/service.js';
 
 const missing = missingCommands(['podman', 'runc', '/bin/busybox', 'tar']);
 const IMAGE = 'tnet-test-busybox';
@@ -22,6 +24,8 @@ let plugin: CniPlugin;
 let tmp: { dir: string; remove: () => void };
 let env: NodeJS.ProcessEnv;
 let netnsBefore: Set<string>;
+let app: App | undefined;
+let dns: DnsService | undefined;
 
 const podman = async (...args: string[]): Promise<string> => {
   const r = await execFile('podman', args, env);
@@ -40,16 +44,22 @@ describe.skipIf(missing.length > 0)(loudSkip('Podman', missing), () => {
     const netDir = join(tmp.dir, 'net.d');
     mkdirSync(netDir);
     env = podmanConfig(tmp.dir, [plugin.binDir, '/usr/lib/cni'], netDir);
-    const conflist = { cniVersion: '1.0.0', name: NET, plugins: [{ type: 'tnet', subnet: '10.81.0.0/24', stateDir: lab.stateDir, hostNetns: `/run/netns/${lab.ns}`, capabilities: { portMappings: true } }] };
+    const conflist = { cniVersion: '1.0.0', name: NET, plugins: [{ type: 'tnet', subnet: '10.81.0.0/24', stateDir: lab.stateDir, hostNetns: `/run/netns/${lab.ns}`, capabilities: { portMappings: true, aliases: true } }] };
     writeFileSync(join(netDir, `${NET}.conflist`), JSON.stringify(conflist));
     const rootfs = busyboxRootfs(join(tmp.dir, 'rootfs'));
     const tar = await execFile('tar', ['-C', rootfs, '-cf', join(tmp.dir, 'busybox.tar'), '.'], env);
     expect(tar.code, tar.stderr).toBe(0);
     await podman('import', '-q', join(tmp.dir, 'busybox.tar'), IMAGE);
     netnsBefore = new Set(podmanNetns());
+    // tnet's DNS server for the lab host, as `tnet dns serve` would run it; nothing is forwarded.
+    writeFileSync(join(tmp.dir, 'host-resolv.conf'), '');
+    app = await openApp({ stateDir: lab.stateDir, hostNetns: lab.ns });
+    dns = await startDnsService(app.ctx, { resolvConf: join(tmp.dir, 'host-resolv.conf'), log: () => undefined });
   }, 120_000);
 
   afterAll(async () => {
+    await dns?.stop();
+    await app?.close();
     if (env !== undefined) {
       await execFile('podman', ['rm', '-f', '-a', '-t', '0'], env);
       await execFile('podman', ['system', 'reset', '--force'], env);
@@ -73,6 +83,19 @@ describe.skipIf(missing.length > 0)(loudSkip('Podman', missing), () => {
     const endpoints = report[0]?.endpoints ?? [];
     expect(endpoints.map((e) => e.owner.containerId).sort()).toEqual([a, b].sort());
     expect(endpoints.map((e) => e.ipv4)).toContain(ipB);
+  }, 120_000);
+
+  it('a container resolves another by its name and its --network-alias, through the CNI result\'s DNS', async () => {
+    await podman('run', '-d', '--name', 'dnsb', '--network', NET, '--network-alias', 'backend', IMAGE, 'sleep', '1000');
+    await podman('run', '-d', '--name', 'dnsa', '--network', NET, IMAGE, 'sleep', '1000');
+    const ipB = await podman('inspect', 'dnsb', '--format', `{{.NetworkSettings.Networks.${NET}.IPAddress}}`);
+    expect(await podman('exec', 'dnsa', 'cat', '/etc/resolv.conf')).toMatch(/^nameserver 10\.81\.0\.1$/m);
+    expect(await podman('exec', 'dnsa', 'nslookup', 'dnsb')).toContain(ipB);
+    expect(await podman('exec', 'dnsa', 'nslookup', 'backend')).toContain(ipB);
+    await podman('rm', '-f', '-t', '0', 'dnsb');
+    const gone = await execFile('podman', ['exec', 'dnsa', 'nslookup', 'dnsb'], env);
+    expect(`${gone.stdout}${gone.stderr}`).toMatch(/NXDOMAIN|can't find/);
+    await podman('rm', '-f', '-t', '0', 'dnsa');
   }, 120_000);
 
   it('stop and rm leave nothing behind: no endpoint, no veth, no netns', async () => {

@@ -36,3 +36,23 @@ describe('parseStoreUrl', () => {
     expect((err as Error).message).toContain(why);
   });
 });
+
+describe('TNET_ETCD_DIAL_TIMEOUT_MS', () => {
+  const saved = process.env['TNET_ETCD_DIAL_TIMEOUT_MS'];
+  const opening = async (value: string): Promise<unknown> => {
+    process.env['TNET_ETCD_DIAL_TIMEOUT_MS'] = value;
+    try {
+      const { openStore } = await import('../../lib/store/index.js');
+      return await openStore('etcd://127.0.0.1:9', '/nonexistent').then(() => 'opened', (e: unknown) => e);
+    } finally {
+      if (saved === undefined) delete process.env['TNET_ETCD_DIAL_TIMEOUT_MS'];
+      else process.env['TNET_ETCD_DIAL_TIMEOUT_MS'] = saved;
+    }
+  };
+
+  it.each(['abc', '50', '10s', '700000'])('refuses %s, naming the variable and the range', async (value) => {
+    const e = await opening(value);
+    expect(isTnetError(e) && e.kind).toBe('invalidInput');
+    expect((e as Error).message).toContain(`TNET_ETCD_DIAL_TIMEOUT_MS="${value}" is not valid`);
+  });
+});

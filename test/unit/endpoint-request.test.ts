@@ -35,7 +35,7 @@ describe('parseEndpointRequest', () => {
 
   describe('bad input', () => {
     test('unknown fields are listed', () => {
-      bad({ network: 'a', netns: 'c1', ipv4: '10.0.0.1' }, /^ipv4: unknown field "ipv4"; allowed fields: network, netns, ifname, ip, ip6, mac, aliases, ports$/);
+      bad({ network: 'a', netns: 'c1', ipv4: '10.0.0.1' }, /^ipv4: unknown field "ipv4"; allowed fields: network, netns, ifname, ip, ip6, mac, name, aliases, ports$/);
     });
 
     test('required fields', () => {
@@ -69,7 +69,7 @@ describe('parseEndpointRequest', () => {
 
     test('aliases', () => {
       bad({ network: 'a', netns: 'c1', aliases: 'web' }, /^aliases: expected a list of strings, got string "web"/);
-      bad({ network: 'a', netns: 'c1', aliases: ['web', 'bad alias'] }, /^aliases\[1\]: alias "bad alias" is not allowed/);
+      bad({ network: 'a', netns: 'c1', aliases: ['web', 'bad alias'] }, /^aliases\[1\]: alias "bad alias" is not a DNS name/);
       bad({ network: 'a', netns: 'c1', aliases: ['web', 'web'] }, /^aliases\[1\]: alias "web" is given twice/);
       bad({ network: 'a', netns: 'c1', aliases: [3] }, /^aliases\[0\]: expected a string, got number 3/);
     });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { bridgeDriver } from '../../lib/drivers/bridge.js';
 import type { LinkState } from '../../lib/kernel/types.js';
-import { bridgeNameFor, hostVethNameFor, ownerAlias, TNET_LINK_GROUP } from '../../lib/model/names.js';
+import { bridgeMacFor, bridgeNameFor, hostVethNameFor, ownerAlias, TNET_LINK_GROUP } from '../../lib/model/names.js';
 import type { Endpoint, Handover } from '../../lib/model/types.js';
 import { desiredHost, hostLinkNames } from '../../lib/reconcile/desired.js';
 import { handedOver, settled } from '../../lib/reconcile/handover.js';
@@ -27,7 +27,7 @@ const link = (index: number, name: string, extra: Partial<LinkState> = {}): Link
 const hostWith = (e: Endpoint, ...extra: LinkState[]): ObservedNamespace => ({
   links: [
     link(1, 'lo'),
-    link(10, bridge, { kind: 'bridge', alias: ownerAlias(web.id), group: TNET_LINK_GROUP }),
+    link(10, bridge, { kind: 'bridge', alias: ownerAlias(web.id), group: TNET_LINK_GROUP, mac: bridgeMacFor(web.id) }),
     link(11, hostVethNameFor(e.id), { kind: 'veth', alias: ownerAlias(web.id, e.id), masterIndex: 10, hairpin: true, group: TNET_LINK_GROUP }),
     ...extra,
   ],

@@ -80,7 +80,7 @@ describe('parseNetworkRequest', () => {
     });
 
     test('unknown field lists the allowed ones', () => {
-      bad({ name: 'a', subnett: '10.0.0.0/24' }, /^subnett: unknown field "subnett"; allowed fields: name, driver, subnet, gateway, ipRange, ipv4, ipv6, internal, mtu, options, labels, vni$/);
+      bad({ name: 'a', subnett: '10.0.0.0/24' }, /^subnett: unknown field "subnett"; allowed fields: name, driver, subnet, gateway, ipRange, ipv4, ipv6, internal, mtu, options, labels, vni, dnsEnabled$/);
     });
 
     test('name', () => {
@@ -168,7 +168,7 @@ describe('parseNetworkRequest', () => {
 
   test('extra fields are allowed and listed', () => {
     expect(parseNetworkRequest({ name: 'a', endpoints: [] }, '', ['endpoints'])).toEqual({ name: 'a', driver: 'bridge' });
-    expectError(() => parseNetworkRequest({ name: 'a', x: 1 }, '', ['endpoints']), 'invalidInput', /allowed fields: .*labels, vni, endpoints$/);
+    expectError(() => parseNetworkRequest({ name: 'a', x: 1 }, '', ['endpoints']), 'invalidInput', /allowed fields: .*labels, vni, dnsEnabled, endpoints$/);
   });
 });
 

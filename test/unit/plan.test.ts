@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { signatureOf } from '../../lib/firewall/encode.js';
 import { renderFirewall } from '../../lib/firewall/render.js';
 import type { LinkState } from '../../lib/kernel/types.js';
-import { bridgeNameFor, hostVethNameFor, ownerAlias, TNET_LINK_GROUP } from '../../lib/model/names.js';
+import { bridgeMacFor, bridgeNameFor, hostVethNameFor, ownerAlias, TNET_LINK_GROUP } from '../../lib/model/names.js';
 import { desiredHost } from '../../lib/reconcile/desired.js';
 import type { ObservedEndpoint, ObservedHost, ObservedNamespace } from '../../lib/reconcile/observed.js';
 import { planHost } from '../../lib/reconcile/plan.js';
@@ -24,7 +24,7 @@ const converged = (): { host: ObservedNamespace; container: ObservedNamespace } 
   host: {
     links: [
       link(1, 'lo'),
-      link(10, bridge, { kind: 'bridge', alias: ownerAlias(web.id), group: TNET_LINK_GROUP }),
+      link(10, bridge, { kind: 'bridge', mac: bridgeMacFor(web.id), alias: ownerAlias(web.id), group: TNET_LINK_GROUP }),
       link(11, veth, { kind: 'veth', alias: ownerAlias(web.id, c1.id), masterIndex: 10, hairpin: true, group: TNET_LINK_GROUP }),
     ],
     addresses: [{ linkIndex: 10, family: 4, address: '10.1.0.1', prefixLength: 24 }],
@@ -83,6 +83,13 @@ describe('planner', () => {
     ]);
   });
 
+  it('gives the bridge its fixed MAC back when it changed (it must never follow its ports)', () => {
+    const k = converged();
+    const host = { ...k.host, links: k.host.links.map((l) => (l.name === bridge ? { ...l, mac: '02:00:00:00:00:01' } : l)) };
+    const plan = planHost(desired, observed(host, { state: 'present', ns: k.container }));
+    expect(plan.actions).toEqual([{ do: 'setLink', link: bridge, change: { mac: bridgeMacFor(web.id) } }]);
+  });
+
   it('rewrites the firewall when our table was flushed or edited', () => {
     const k = converged();
     expect(kinds(planHost(desired, { ...observed(k.host), firewall: undefined }).actions)).toEqual(['replaceFirewall']);
@@ -97,7 +104,7 @@ describe('planner', () => {
 
   it('never touches a link it did not create: a foreign link with our name is a problem', () => {
     const k = converged();
-    const host = { ...k.host, links: [link(1, 'lo'), link(10, bridge, { kind: 'bridge' })] };
+    const host = { ...k.host, links: [link(1, 'lo'), link(10, bridge, { kind: 'bridge', mac: bridgeMacFor(web.id) })] };
     const plan = planHost(desired, observed(host));
     expect(plan.problems.join()).toMatch(new RegExp(`${bridge} already exists and was not created by tnet`));
     expect(plan.actions.some((a) => 'link' in a && a.link === bridge)).toBe(false);

@@ -92,7 +92,7 @@ describe('parseSpecFile', () => {
       bad('networks:\n  - name: a\n    driver: macvlan\n', /^spec\.yaml: networks\[0\]\.driver: driver "macvlan" is not supported; allowed drivers: bridge, host, none, overlay/);
       bad('networks:\n  - name: a\n    mtu: 9999999\n', /^spec\.yaml: networks\[0\]\.mtu: number 9999999 is not allowed/);
       bad('networks:\n  - name: a\n    labels: {n: 1}\n', /^spec\.yaml: networks\[0\]\.labels\.n: expected a string, got number 1; quote it/);
-      bad('networks:\n  - name: a\n    endpoint: []\n', /^spec\.yaml: networks\[0\]\.endpoint: unknown field "endpoint"; allowed fields: .*labels, vni, endpoints$/);
+      bad('networks:\n  - name: a\n    endpoint: []\n', /^spec\.yaml: networks\[0\]\.endpoint: unknown field "endpoint"; allowed fields: .*labels, vni, dnsEnabled, endpoints$/);
       bad('networks:\n  - name: h\n    driver: host\n    subnet: 10.0.0.0/24\n', /^spec\.yaml: networks\[0\]\.subnet: driver "host" takes no subnet/);
       bad('networks:\n  - just-a-name\n', /^spec\.yaml: networks\[0\]: expected a mapping of fields, got string "just-a-name"/);
     });

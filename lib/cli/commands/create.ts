@@ -48,6 +48,7 @@ export const createCommand: CliCommand = {
       .option('vni', { type: 'number', describe: 'overlay: VXLAN network identifier, 1-16777215 (default: the lowest free from 256)' })
       .option('opt', { alias: 'o', type: 'string', describe: 'Driver option, e.g. bridge.name=br-web' })
       .option('label', { type: 'string', describe: 'Label key=value' })
+      .option('dns', { type: 'boolean', default: true, describe: 'Containers resolve each other by name through tnet\'s DNS server on the gateway (--dns=false: no DNS server, no resolv.conf)' })
       .example('$0 create --driver bridge web', 'a bridge network on a free subnet')
       .example('$0 create --subnet 10.20.0.0/24 --ipv6 --subnet fd00:20::/64 dual', 'dual-stack')
       .example('$0 --store etcd://h1:2379 create --driver overlay --subnet 10.40.0.0/24 ov', 'a network across hosts'),
@@ -76,6 +77,7 @@ export const createCommand: CliCommand = {
         vni: args['vni'],
         options: opts.length > 0 ? driverOptions(opts) : undefined,
         labels: labels.length > 0 ? parseLabels(labels) : undefined,
+        dnsEnabled: args['dns'] === false ? false : undefined,
       }),
       'create',
     );

@@ -7,11 +7,13 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { queryDaemon } from '../../daemon/control.js';
 import { runDaemon } from '../../daemon/daemon.js';
-import type { Role } from '../../daemon/role.js';
+import type { DaemonOptions, Role } from '../../daemon/role.js';
 import { parseRoles, ROLE_NAMES } from '../../daemon/roles/index.js';
 import { CNI_SOCKET_UNIT, DAEMON_SERVICE_UNIT, daemonUnits } from '../../daemon/units.js';
 import { DEFAULT_CNI_SOCKET } from '../../cni/wire.js';
 import { DEFAULT_DOCKER_HOST, DEFAULT_DOCKER_SOCKET } from '../../daemon/roles/docker.js';
+import { DEFAULT_RESOLV_CONF } from '../../dns/service.js';
+import type { Argv } from 'yargs';
 import { TnetError } from '../../errors.js';
 import { DEFAULT_STATE_DIR } from '../../host-config.js';
 import { optionalString, type Args } from '../args.js';
@@ -23,7 +25,21 @@ import { formatDaemonStatus } from './daemon-status.js';
 
 export const DEFAULT_RESYNC_SECONDS = 300;
 
-/** Runs the daemon with these roles until SIGTERM/SIGINT (what `daemon`, `agent` and `cni serve` share). */
+/** The DNS role's settings from the flags `daemon` and `dns serve` share. */
+const dnsOptions = (args: Args): DaemonOptions['dns'] => ({
+  resolvConf: String(args['resolv-conf'] ?? DEFAULT_RESOLV_CONF),
+  port: Number(args['dns-port'] ?? 53),
+  upstreamPort: Number(args['dns-upstream-port'] ?? 53),
+});
+
+/** The flags of the DNS role, for every command that runs it. */
+export const withDnsOptions = <T>(y: Argv<T>): Argv<T> =>
+  y
+    .option('resolv-conf', { type: 'string', default: DEFAULT_RESOLV_CONF, describe: 'dns: where the upstream nameservers for other names are read (re-read when it changes)' })
+    .option('dns-port', { type: 'number', default: 53, hidden: true, describe: 'dns: port to listen on (tests)' })
+    .option('dns-upstream-port', { type: 'number', default: 53, hidden: true, describe: 'dns: port of the upstream nameservers (tests)' });
+
+/** Runs the daemon with these roles until SIGTERM/SIGINT (what `daemon`, `agent`, `cni serve` and `dns serve` share). */
 export const runRoles = async (args: Args, env: CommandEnv, roles: readonly Role[], o: { resyncSeconds?: number; cniSocket?: string; dockerSocket?: string; dockerHost?: string }): Promise<number> => {
   const log = serviceLog(env.io);
   const storeUrl = optionalString(args, 'store');
@@ -42,6 +58,7 @@ export const runRoles = async (args: Args, env: CommandEnv, roles: readonly Role
           cniSocket: resolve(o.cniSocket ?? DEFAULT_CNI_SOCKET),
           dockerSocket: o.dockerSocket === '' ? '' : resolve(o.dockerSocket ?? DEFAULT_DOCKER_SOCKET),
           dockerHost: o.dockerHost ?? DEFAULT_DOCKER_HOST,
+          dns: dnsOptions(args),
           env: process.env,
         },
       }),
@@ -88,9 +105,9 @@ const install = (args: Args, env: CommandEnv): number => {
 
 export const daemonCommand: CliCommand = {
   command: 'daemon [action]',
-  describe: 'The host daemon: drift repair from kernel events, the overlay agent, the warm CNI socket, the Docker plugin (run: foreground, stops on SIGTERM/SIGINT; status; install)',
+  describe: 'The host daemon: drift repair from kernel events, the overlay agent, the warm CNI socket, DNS for containers, the Docker plugin (run: foreground, stops on SIGTERM/SIGINT; status; install)',
   builder: (y) =>
-    y
+    withDnsOptions(y)
       .positional('action', { choices: ['run', 'status', 'install'] as const, default: 'run', describe: 'run (the default), status, or install its systemd units' })
       .option('roles', { type: 'string', default: ROLE_NAMES.join(','), describe: `Roles to run, from ${ROLE_NAMES.join(', ')} (the agent is left off on a host in no cluster)` })
       .option('resync', { type: 'number', default: DEFAULT_RESYNC_SECONDS, describe: 'Seconds between full passes, the backstop for lost events' })
