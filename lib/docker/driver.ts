@@ -151,11 +151,24 @@ const interfaceReply = (call: Extract<DockerCall, { kind: 'createEndpoint' }>, n
   return { Interface: Object.keys(chosen).length === 0 ? null : chosen };
 };
 
+/**
+ * Docker hands an address out only once it holds it free, so another endpoint of the same Docker
+ * network still holding it is one Docker forgot: a dockerd killed with containers running starts
+ * again without taking their endpoints down. It is removed as DeleteEndpoint would have.
+ */
+const dropForgotten = async (d: DriverContext, call: Extract<DockerCall, { kind: 'createEndpoint' }>, onNetwork: readonly Endpoint[]): Promise<void> => {
+  const given = [call.address, call.addressIpv6].flatMap((a, i) => (a === undefined ? [] : [addressOf(a, i === 0 ? 'Interface.Address' : 'Interface.AddressIPv6')]));
+  const forgotten = onNetwork.filter((e) => e.owner.kind === 'docker' && e.owner.networkId === call.networkId && e.owner.endpointId !== call.endpointId && given.some((a) => a === e.ipv4 || a === e.ipv6));
+  if (forgotten.length > 0) await removeEndpointsLocked(d.ctx, forgotten);
+};
+
 const createEndpoint = (d: DriverContext, call: Extract<DockerCall, { kind: 'createEndpoint' }>): Promise<Record<string, unknown>> =>
   d.ctx.repo.withHostLock(async () => {
     const network = await requireNetwork(d, call.networkId);
     const owner: EndpointOwner = { kind: 'docker', endpointId: call.endpointId, networkId: call.networkId };
-    const done = (await d.ctx.repo.listEndpoints(network.name)).find((e) => isDockerEndpoint(e, call.endpointId) && e.phase !== 'creating');
+    const onNetwork = await d.ctx.repo.listEndpoints(network.name);
+    const done = onNetwork.find((e) => isDockerEndpoint(e, call.endpointId) && e.phase !== 'creating');
+    if (done === undefined) await dropForgotten(d, call, onNetwork);
     const endpoint = done ?? (await connectLocked(d.ctx, {
       network: network.name,
       netns: d.ctx.kernel.hostNetns.path,
