@@ -5,12 +5,15 @@
  * (Docker's embedded DNS on tnet's interfaces) and publishes ports is tnet's doing. One dockerd
  * for the whole file; each test leaves no container or network behind.
  */
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DOCKER_IMAGE } from '../../scenarios/lab/dockerd.js';
+import { DOCKER_IMAGE, exec } from '../../scenarios/lab/dockerd.js';
 import { startDockerLab, type DockerLab } from '../helpers/docker.js';
 import { HOST_UPLINK_V4, OUTSIDE_V4 } from '../helpers/lab-host.js';
 import { tryRun } from '../helpers/sh.js';
+import { makeStateDir } from '../helpers/state-dir.js';
 
 let d: DockerLab;
 const docker = (...args: string[]) => d.dockerd.docker(...args);
@@ -232,4 +235,42 @@ describe('restarts', () => {
     await ok('network', 'rm', 'tdkd');
     await nothingLeft();
   }, 180_000);
+});
+
+describe('docker-compose 1.29', () => {
+  it('brings up two services on a driver: tnet network: one reaches the other by service name, the published port answers, down leaves nothing', async () => {
+    const dir = makeStateDir('compose');
+    try {
+      const file = join(dir.dir, 'docker-compose.yml');
+      writeFileSync(file, [
+        "version: '2.4'",
+        'services:',
+        '  web:',
+        `    image: ${DOCKER_IMAGE}`,
+        '    command: httpd -f -p 80 -h /www',
+        "    ports: ['18090:80']",
+        '    networks: [app]',
+        '  client:',
+        `    image: ${DOCKER_IMAGE}`,
+        '    command: sleep 3600',
+        '    networks: [app]',
+        'networks:',
+        '  app:',
+        `    driver: ${d.driver}`,
+        '',
+      ].join('\n'));
+      const compose = (...args: string[]) => exec('docker-compose', ['-p', 'tdc', '-f', file, ...args], { ...process.env, DOCKER_HOST: d.dockerd.host });
+      const up = await compose('up', '-d');
+      expect(up.code, up.stderr).toBe(0);
+      await until('the network named as compose named it', async () => (await tnetNetworks()).join() === 'tdc_app');
+      await placed('tdc_app', 2);
+      expect((await inside('tdc_client_1', 'wget', '-qO-', 'http://web/')).stdout).toBe('hello from tnet\n');
+      expect(wget(d.lab.outside, `http://${HOST_UPLINK_V4}:18090/`).stdout).toBe('hello from tnet\n');
+      const down = await compose('down', '-t', '0');
+      expect(down.code, down.stderr).toBe(0);
+      await nothingLeft();
+    } finally {
+      dir.remove();
+    }
+  }, 120_000);
 });
