@@ -75,7 +75,7 @@ const checkAttachment = (intent: Extract<NetworkIntent, { kind: 'attach' }>, net
     throw inputError(flag, `network "${network.name}" uses driver ${network.driver}; use Docker's own --network ${network.driver} for that`);
   }
   if (!intent.addressSpaces.every(isTnetAddressSpace)) {
-    throw inputError('--ipam-driver', `a Docker network on tnet network "${network.name}" needs tnet's IPAM (--ipam-driver tnet --ipam-opt tnet.network=${network.name}): its addresses are shared with tnet's own endpoints${network.driver === 'overlay' ? ' and other hosts' : ''}`);
+    throw inputError('--ipam-driver', `a Docker network on tnet network "${network.name}" needs tnet's IPAM (--ipam-driver tnet --ipam-opt tnet.network=${network.name} --subnet ${network.ipv4?.subnet ?? network.ipv6?.subnet ?? ''}): its addresses are shared with tnet's own endpoints${network.driver === 'overlay' ? ' and other hosts' : ''}`);
   }
   for (const family of [4, 6] as const) {
     const want = family === 4 ? intent.ipv4 : intent.ipv6;

@@ -5,7 +5,7 @@
  *  - RequestPool without --subnet: tnet's route-aware choice, a subnet from its default pools that
  *    overlaps no tnet network, no route on the host and no pool handed out meanwhile;
  *  - with --subnet: that subnet, refused when it overlaps one of those;
- *  - with --ipam-opt tnet.network=NAME: the subnet of that existing tnet network (overlays
+ *  - with --ipam-opt tnet.network=NAME (and that network's --subnet): the subnet of that existing tnet network (overlays
  *    included), whose addresses are then shared with tnet's own endpoints and other hosts.
  * Addresses come from tnet's allocator, skipping every address leased to Docker and every tnet
  * endpoint on that subnet; a lease is create-if-absent, so two hosts never get the same one.
@@ -41,7 +41,7 @@ const occupied = async (ctx: ServiceContext, records: DockerRecords, family: IpF
   return [
     ...networks.flatMap((n) => {
       const cfg = familyOf(n, family);
-      return cfg === undefined ? [] : [{ cidr: cfg.subnet, what: `tnet network "${n.name}" (${cfg.subnet}; to put this Docker network on it, give --ipam-opt tnet.network=${n.name} -o tnet.network=${n.name})` }];
+      return cfg === undefined ? [] : [{ cidr: cfg.subnet, what: `tnet network "${n.name}" (${cfg.subnet}; to put this Docker network on it, give --ipam-opt tnet.network=${n.name} --subnet ${cfg.subnet} -o tnet.network=${n.name})` }];
     }),
     ...pools.filter((p) => p.network === undefined && p.family === family).map((p) => ({ cidr: p.subnet, what: `the pool of another Docker network (${p.subnet})` })),
     ...routes.filter((r) => parseCidr(r).family === family).map((r) => ({ cidr: r, what: `route ${r} on this host` })),
@@ -52,6 +52,9 @@ const attachedPool = async (ctx: ServiceContext, id: string, family: IpFamily, n
   const network = await ctx.repo.requireNetwork(validateNetworkName(name, '--ipam-opt tnet.network'));
   const cfg = familyOf(network, family);
   if (cfg === undefined) throw inputError('--ipam-opt tnet.network', `network "${name}" has no IPv${family} subnet${family === 6 ? '; leave out --ipv6' : ''}`);
+  // Without a --subnet, Docker releases a pool the host already routes (as this network's is,
+  // once it has a bridge here) and asks again, for ever.
+  if (pool === undefined) throw inputError('--subnet', `give --subnet ${cfg.subnet} with --ipam-opt tnet.network=${name}: Docker asks for a pool without one and refuses every pool the host already routes`);
   if (network.driver !== 'bridge' && network.driver !== 'overlay') throw inputError('--ipam-opt tnet.network', `network "${name}" uses driver ${network.driver}, which hands out no addresses`);
   for (const [flag, given, have] of [['--subnet', pool, cfg.subnet], ['--ip-range', subPool, cfg.ipRange]] as const) {
     if (given !== undefined && parseCidr(given, flag).toString() !== have) {

@@ -16,6 +16,14 @@ import { startProc, type Proc } from './proc.js';
 /** Debian's docker.io CLI; a newer one may sit earlier on PATH (/usr/local/bin). */
 export const DOCKER_CLI = '/usr/bin/docker';
 export const DOCKER_IMAGE = 'tnet-busybox';
+/** Where every dockerd on the machine discovers plugins: a socket NAME.sock there is driver NAME. */
+export const PLUGINS_DIR = '/run/docker/plugins';
+
+const DRIVER_FLAGS = new Set(['-d', '--driver', '--ipam-driver']);
+
+/** Docker arguments with the driver name `tnet` (after -d, --driver, --ipam-driver) replaced by this run's. */
+export const dockerDriverArgs = (args: readonly string[], driver: string): string[] =>
+  args.map((a, i) => (a === 'tnet' && DRIVER_FLAGS.has(args[i - 1] ?? '') ? driver : a));
 
 export interface DockerdOptions {
   /** Private directory for everything of this dockerd (keep it short: socket paths live under it). */
@@ -44,7 +52,7 @@ export interface Dockerd {
   start(): Promise<void>;
   /** SIGTERM (containers are stopped as on a shutdown) or SIGKILL (they are left running, as after a crash). */
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
-  /** Stops it and every process it left (shims), by PID. */
+  /** Stops it and every process it left (shims), by PID, and unmounts what it left mounted. */
   destroy(): Promise<void>;
   log(): string;
 }
@@ -72,6 +80,14 @@ const config = (o: DockerdOptions): Record<string, unknown> => ({
     ? { iptables: true, 'ip-masq': true, 'ip-forward': true, 'userland-proxy': true }
     : { bridge: 'none', iptables: false, 'ip-masq': false, 'ip-forward': false, 'userland-proxy': false }),
 });
+
+/** Mount points under dir, deepest first: what a killed dockerd leaves (overlays, netns files). */
+const mountsUnder = (dir: string): string[] =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
 
 /** PIDs of processes whose command line names dir (the shims of this dockerd's containerd). */
 const processesUnder = (dir: string): number[] =>
@@ -135,6 +151,7 @@ export const createDockerd = (o: DockerdOptions): Dockerd => {
           // gone already
         }
       }
+      for (const m of mountsUnder(o.dir)) await exec('umount', ['-l', m]);
     },
     log: () => readFileSync(logFile, 'utf8'),
   };

@@ -4,20 +4,17 @@
  * transpiled copy of the sources; kill -9 and restart are the tests' business). dockerd finds
  * plugins in /run/docker/plugins, which every dockerd on the machine shares, so the plugin's
  * socket there has a name of this run's own: that name is the driver's (`-d <driver>`).
- * Everything is stopped by PID and removed at the end, mounts Docker left after a kill included.
+ * Everything is stopped by PID and removed at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createDockerd, importBusybox, type Dockerd } from '../../scenarios/lab/dockerd.js';
+import { createDockerd, importBusybox, PLUGINS_DIR, type Dockerd } from '../../scenarios/lab/dockerd.js';
 import { createLabHost, type LabHost } from './lab-host.js';
 import { TEST_NETNS_PREFIX } from './netns.js';
-import { tryRun } from './sh.js';
 import { makeStateDir } from './state-dir.js';
 import { transpileTree } from './transpile.js';
-
-export const PLUGINS_DIR = '/run/docker/plugins';
 
 export interface TnetDaemonProc {
   readonly pid: number;
@@ -39,14 +36,6 @@ export interface DockerLab {
   startDaemon(): Promise<TnetDaemonProc>;
   destroy(): Promise<void>;
 }
-
-/** Mount points under dir, deepest first (what a killed dockerd leaves: overlays, netns files). */
-const mountsUnder = (dir: string): string[] =>
-  readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
-    .filter((m) => m.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
 
 export const startDockerLab = async (label: string): Promise<DockerLab> => {
   const lab = createLabHost(`${TEST_NETNS_PREFIX}${label}`);
@@ -109,7 +98,6 @@ export const startDockerLab = async (label: string): Promise<DockerLab> => {
       if (ids.length > 0) await dockerd.docker('rm', '-f', ...ids);
       await dockerd.destroy();
       await current?.stop('SIGTERM');
-      for (const m of mountsUnder(state.dir)) tryRun('umount', '-l', m);
       rmSync(pluginSocket, { force: true });
       state.remove();
       tree.remove();
