@@ -171,6 +171,32 @@ describe('containers on a tnet network', () => {
   }, 120_000);
 });
 
+describe('-o tnet.network: a Docker network standing for an existing tnet network', () => {
+  it('puts Docker containers beside tnet\'s own endpoints (addresses from tnet\'s IPAM); network rm leaves the tnet network as it was', async () => {
+    await d.lab.ok('create', '--subnet', '10.81.0.0/24', 'tdexist');
+    const ns = d.lab.container('plain');
+    await d.lab.ok('connect', 'tdexist', '--netns', ns, '--ip', '10.81.0.10');
+    const attach = ['network', 'create', '-d', d.driver, '--ipam-driver', d.driver, '--ipam-opt', 'tnet.network=tdexist', '-o', 'tnet.network=tdexist'];
+    const noSubnet = await docker(...attach, 'tdx');
+    expect(noSubnet.stderr).toMatch(/remote: --subnet: give --subnet 10\.81\.0\.0\/24 with --ipam-opt tnet\.network=tdexist/);
+    const defaultIpam = await docker('network', 'create', '-d', d.driver, '--subnet', '10.81.0.0/24', '-o', 'tnet.network=tdexist', 'tdx');
+    expect(defaultIpam.stderr).toMatch(/remote: --ipam-driver: a Docker network on tnet network "tdexist" needs tnet's IPAM/);
+    await ok(...attach, '--subnet', '10.81.0.0/24', 'tdx');
+    await run('tdxa', '--network', 'tdx');
+    await placed('tdexist', 1);
+    const [ep] = (await inspect('tdexist')).endpoints.filter((e) => e.owner.kind === 'docker');
+    expect(ep?.ipv4).toMatch(/^10\.81\.0\.\d+$/);
+    expect(ep?.ipv4).not.toBe('10.81.0.10');
+    expect((await inside('tdxa', 'ping', '-c1', '-W2', '10.81.0.10')).code).toBe(0);
+    await removeAll();
+    await ok('network', 'rm', 'tdx');
+    const left = await inspect('tdexist');
+    expect(left.endpoints.map((e) => e.owner.kind)).toEqual(['cli']);
+    await d.lab.ok('rm', '--force', 'tdexist');
+    await nothingLeft();
+  }, 90_000);
+});
+
 /** One raw call on the plugin socket, as dockerd makes them. */
 const pluginCall = (path: string, body: string): Promise<{ status: number; reply: Record<string, unknown> }> =>
   new Promise((resolve, reject) => {
