@@ -9,7 +9,7 @@ import { inputError } from '../model/fields.js';
 import { validateIfname, validateNetworkName } from '../model/names.js';
 import { MTU_MAX, MTU_MIN, MTU_MIN_IPV6 } from '../model/network-request.js';
 import type { NetworkRequest } from '../model/types.js';
-import type { IpData } from './wire.js';
+import type { CreateNetworkInput, IpData } from './wire.js';
 
 /** The tnet labels of a network a Docker network made; `tnet.` labels are tnet's own (users cannot set them). */
 export const DOCKER_NETWORK_LABEL = 'tnet.docker.network';
@@ -40,15 +40,6 @@ export interface FamilyData {
 export type NetworkIntent =
   | { readonly kind: 'create'; readonly request: NetworkRequest }
   | { readonly kind: 'attach'; readonly network: string; readonly ipv4?: FamilyData; readonly ipv6?: FamilyData; readonly internal: boolean; readonly addressSpaces: readonly string[] };
-
-export interface CreateNetworkInput {
-  readonly networkId: string;
-  readonly generic: Readonly<Record<string, string>>;
-  readonly ipv6: boolean;
-  readonly internal: boolean;
-  readonly ipv4Data: readonly IpData[];
-  readonly ipv6Data: readonly IpData[];
-}
 
 const option = (key: string): OptionKey => {
   if (key in OPTIONS) return key as OptionKey;

@@ -27,6 +27,16 @@ export interface EndpointCall {
   readonly endpointId: string;
 }
 
+export interface CreateNetworkInput {
+  readonly networkId: string;
+  /** `-o key=value` options (com.docker.network.generic). */
+  readonly generic: Readonly<Record<string, string>>;
+  readonly ipv6: boolean;
+  readonly internal: boolean;
+  readonly ipv4Data: readonly IpData[];
+  readonly ipv6Data: readonly IpData[];
+}
+
 export type DockerCall =
   | { readonly kind: 'activate' }
   | { readonly kind: 'networkCapabilities' }
@@ -34,16 +44,7 @@ export type DockerCall =
   | { readonly kind: 'addressSpaces' }
   /** Node discovery: only global-scope drivers get it; nothing to do for a local one. */
   | { readonly kind: 'discover' }
-  | {
-      readonly kind: 'createNetwork';
-      readonly networkId: string;
-      /** `-o key=value` options (com.docker.network.generic). */
-      readonly generic: Readonly<Record<string, string>>;
-      readonly ipv6: boolean;
-      readonly internal: boolean;
-      readonly ipv4Data: readonly IpData[];
-      readonly ipv6Data: readonly IpData[];
-    }
+  | ({ readonly kind: 'createNetwork' } & CreateNetworkInput)
   | { readonly kind: 'deleteNetwork'; readonly networkId: string }
   | (EndpointCall & {
       readonly kind: 'createEndpoint';

@@ -1,6 +1,7 @@
 /** What a `docker network create -d tnet` asks tnet for, from its CreateNetwork call. */
 import { describe, expect, it } from 'vitest';
-import { networkIntent, type CreateNetworkInput } from '../../lib/docker/options.js';
+import { networkIntent } from '../../lib/docker/options.js';
+import type { CreateNetworkInput } from '../../lib/docker/wire.js';
 import { choosePorts, EPHEMERAL_PORTS } from '../../lib/docker/ports.js';
 import { expectError } from './expect-error.js';
 
