@@ -92,6 +92,16 @@ describe('docker network create -d tnet', () => {
     await nothingLeft();
   }, 60_000);
 
+  it('--internal: containers get no default route (Docker would install the gateway tnet offered)', async () => {
+    await ok('network', 'create', '-d', d.driver, '--internal', '--subnet', '10.75.0.0/24', 'tdint');
+    await run('tdi', '--network', 'tdint');
+    await placed('tdint', 1);
+    expect((await inside('tdi', 'ip', 'route')).stdout).not.toMatch(/default/);
+    await removeAll();
+    await ok('network', 'rm', 'tdint');
+    await nothingLeft();
+  }, 60_000);
+
   it('refuses bad -o options and clashing subnets with tnet\'s message, and creates nothing', async () => {
     const bad = [
       [['-o', 'tnet.mtuu=1400'], /remote: -o: unknown option "tnet\.mtuu"; tnet takes tnet\.network/],
@@ -131,9 +141,11 @@ describe('containers on a tnet network', () => {
     await ok('network', 'create', '-d', d.driver, '--subnet', '10.78.0.0/24', 'tdapp');
     await ok('network', 'create', '-d', d.driver, '--subnet', '10.79.0.0/24', 'tdback');
     await run('tda', '--network', 'tdapp');
-    await run('tdb', '--network', 'tdapp', '--ip', '10.78.0.50', '--network-alias', 'tdalias');
+    await run('tdb', '--network', 'tdapp', '--ip', '10.78.0.50', '--network-alias', 'tdalias', '--mac-address', '02:42:0a:4e:00:32');
     await placed('tdapp', 2);
-    expect((await inside('tdb', 'ip', '-4', 'addr', 'show', 'eth0')).stdout).toContain('inet 10.78.0.50/24');
+    const eth0 = (await inside('tdb', 'ip', 'addr', 'show', 'eth0')).stdout;
+    expect(eth0).toContain('inet 10.78.0.50/24');
+    expect(eth0).toContain('link/ether 02:42:0a:4e:00:32');
     expect((await inside('tda', 'ip', 'route')).stdout).toMatch(/default via 10\.78\.0\.1 dev eth0/);
     for (const name of ['tdb', 'tdalias']) {
       const r = await inside('tda', 'ping', '-c1', '-W2', name);
