@@ -125,21 +125,35 @@ const main = async (): Promise<void> => {
   printTable(['operation', 'attached', 'tnet p50 ms', 'tnet p95', 'bridge p50 ms', 'bridge p95'], rows);
 };
 
+/** Every step runs whatever the one before did; what fails is said. */
+const attempt = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
+  try {
+    await fn();
+  } catch (e) {
+    console.error(`cleanup: ${what}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+};
+
 const cleanup = async (): Promise<void> => {
   for (const d of dockerds) {
-    const ids = (await d.docker('ps', '-aq')).stdout.split('\n').filter((x) => x !== '');
-    if (ids.length > 0) await d.docker('rm', '-f', ...ids);
-    await d.destroy();
+    await attempt('containers', async () => {
+      const ids = (await d.docker('ps', '-aq')).stdout.split('\n').filter((x) => x !== '');
+      if (ids.length > 0) await d.docker('rm', '-f', ...ids);
+    });
+    await attempt('dockerd', () => d.destroy());
   }
   const child = daemon;
-  if (child !== undefined && child.exitCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
+  if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+    await attempt('tnet daemon', () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      return exited;
+    });
   }
   rmSync(pluginSocket, { force: true });
-  for (const ns of namespaces) await exec('ip', ['netns', 'del', ns]);
+  for (const ns of namespaces) await attempt(`netns ${ns}`, () => exec('ip', ['netns', 'del', ns]));
   rmSync(work, { recursive: true, force: true });
+  console.error('cleanup: done');
 };
 
 runBench(main, () => void cleanup());
