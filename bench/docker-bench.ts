@@ -6,10 +6,11 @@
  * p50/p95 over DOCKER_BENCH_TRIALS (30) with 1 and 200 containers attached already
  * (DOCKER_BENCH_LEVELS=1,200), and `docker run -d` of one container with 200 published ports
  * (DOCKER_BENCH_PORTS). Times are whole docker CLI calls (its ~50 ms start is in both columns).
- * Run: sudo node dist/bench/docker-bench.js   (DOCKER_BENCH_PREFIX names everything, default tnbdk)
+ * Run: sudo node dist/bench/docker-bench.js   (DOCKER_BENCH_PREFIX names everything, default tnbdk;
+ * DOCKER_BENCH_LOG=FILE keeps the tnet daemon's log, one line per plugin call with its time)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -42,6 +43,8 @@ const startTnet = async (ns: string, d: Dockerd): Promise<void> => {
     let log = '';
     child.stderr?.on('data', (b: Buffer) => {
       log += b.toString();
+      const keep = process.env['DOCKER_BENCH_LOG'];
+      if (keep !== undefined) appendFileSync(keep, b);
       if (log.includes(`listening on ${pluginSocket}`)) resolve();
     });
     child.once('exit', () => reject(new Error(`tnet daemon exited: ${log}`)));
