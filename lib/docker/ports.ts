@@ -6,7 +6,7 @@
  */
 import { TnetError } from '../errors.js';
 import { parseIp } from '../model/cidr.js';
-import { asInteger, asRecord, at, describe, inputError } from '../model/fields.js';
+import { asInteger, asRecordList, at, describe, inputError } from '../model/fields.js';
 import type { PortMapping, PortProtocol } from '../model/types.js';
 
 export interface DockerPortBinding {
@@ -25,12 +25,8 @@ const PROTOCOLS: Readonly<Record<number, PortProtocol>> = { 6: 'tcp', 17: 'udp',
 /** Where Docker's own bridge picks `-P` ports (libnetwork's portallocator). */
 export const EPHEMERAL_PORTS = { first: 49153, last: 65535 } as const;
 
-export const parseDockerPortmap = (v: unknown, path: string): DockerPortBinding[] => {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw inputError(path, `expected a list of port bindings, got ${describe(v)}`);
-  return v.map((item, i) => {
-    const p = at(path, i);
-    const rec = asRecord(item, p);
+export const parseDockerPortmap = (v: unknown, path: string): DockerPortBinding[] =>
+  asRecordList(v, path, 'port bindings', (rec, p) => {
     const protocol = PROTOCOLS[Number(rec['Proto'])];
     if (protocol === undefined) throw inputError(at(p, 'Proto'), `${describe(rec['Proto'])} is not a protocol tnet publishes; expected 6 (tcp), 17 (udp) or 132 (sctp)`);
     const hostIpText = rec['HostIP'] === undefined || rec['HostIP'] === null || rec['HostIP'] === '' ? undefined : rec['HostIP'];
@@ -47,7 +43,6 @@ export const parseDockerPortmap = (v: unknown, path: string): DockerPortBinding[
       hostPortEnd,
     };
   });
-};
 
 /** Whether a host port is published already (by another endpoint), for this protocol and host address. */
 export type PortTaken = (protocol: PortProtocol, hostPort: number, hostIp: string | undefined) => boolean;

@@ -8,7 +8,7 @@
  * driver's under "Error" (an IPAM reply with "Err" is silently ignored by Docker).
  */
 import { TnetError } from '../errors.js';
-import { asBoolean, asRecord, at, describe, inputError, isRecord } from '../model/fields.js';
+import { asBoolean, asRecord, asRecordList, at, describe, inputError, isRecord } from '../model/fields.js';
 import { parseDockerPortmap, type DockerPortBinding } from './ports.js';
 
 export type Api = 'Plugin' | 'NetworkDriver' | 'IpamDriver';
@@ -107,19 +107,15 @@ const stringMap = (v: unknown, path: string): Record<string, string> => {
 
 const flag = (rec: Record<string, unknown>, key: string): boolean => (rec[key] === undefined ? false : asBoolean(rec[key], key));
 
-const ipData = (v: unknown, path: string): IpData[] => {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw inputError(path, `expected a list, got ${describe(v)}`);
-  return v.map((item, i) => {
-    const rec = asRecord(item, at(path, i));
-    const gateway = optionalText(rec, 'Gateway', at(at(path, i), 'Gateway'));
+const ipData = (v: unknown, path: string): IpData[] =>
+  asRecordList(v, path, 'pools', (rec, p) => {
+    const gateway = optionalText(rec, 'Gateway', at(p, 'Gateway'));
     return {
-      addressSpace: optionalText(rec, 'AddressSpace', at(at(path, i), 'AddressSpace')) ?? '',
-      pool: optionalText(rec, 'Pool', at(at(path, i), 'Pool')) ?? '',
+      addressSpace: optionalText(rec, 'AddressSpace', at(p, 'AddressSpace')) ?? '',
+      pool: optionalText(rec, 'Pool', at(p, 'Pool')) ?? '',
       ...(gateway === undefined ? {} : { gateway }),
     };
   });
-};
 
 const endpointIds = (rec: Record<string, unknown>): EndpointCall => ({ networkId: dockerId(rec, 'NetworkID'), endpointId: dockerId(rec, 'EndpointID') });
 
