@@ -47,6 +47,9 @@ if $test; then
   packages+=(podman runc busybox-static containerd containernetworking-plugins)
   # systemd-socket-activate: `tnet cni serve` started by a socket the way a socket unit does it.
   packages+=(systemd)
+  # Docker tests: dockerd 20.10 with tnet as its remote network and IPAM driver, and
+  # docker-compose 1.29. Installing starts no daemon here (no systemd; the tests start their own).
+  packages+=(docker.io docker-compose)
   # The DNS bench: dnsperf drives it, aardvark-dns (Podman's) is the server it is measured beside.
   packages+=(dnsperf aardvark-dns)
 fi

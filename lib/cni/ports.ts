@@ -2,7 +2,7 @@
  * The `portMappings` runtime capability: the runtime's list, checked field by field with CNI
  * paths in the messages, then handed to tnet's port publishing as the endpoint's `ports`.
  */
-import { asInteger, asRecord, asString, at, describe, inputError } from '../model/fields.js';
+import { asInteger, asRecordList, asString, at, inputError } from '../model/fields.js';
 import { parseIp } from '../model/cidr.js';
 import type { PortMapping } from '../model/types.js';
 
@@ -15,12 +15,8 @@ export interface CniPortMapping {
 
 const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
 
-export const parsePortMappings = (v: unknown, path: string): CniPortMapping[] => {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw inputError(path, `expected a list of port mappings, got ${describe(v)}`);
-  return v.map((item, i) => {
-    const p = at(path, i);
-    const r = asRecord(item, p);
+export const parsePortMappings = (v: unknown, path: string): CniPortMapping[] =>
+  asRecordList(v, path, 'port mappings', (r, p) => {
     const proto = r['protocol'] === undefined ? 'tcp' : asString(r['protocol'], at(p, 'protocol')).toLowerCase();
     const protocol = PROTOCOLS.find((x) => x === proto);
     if (protocol === undefined) throw inputError(at(p, 'protocol'), `${JSON.stringify(proto)} is not one of ${PROTOCOLS.join(', ')}`);
@@ -32,7 +28,6 @@ export const parsePortMappings = (v: unknown, path: string): CniPortMapping[] =>
       ...(hostIP === undefined ? {} : { hostIP }),
     };
   });
-};
 
 export const toPortMappings = (mappings: readonly CniPortMapping[]): PortMapping[] =>
   mappings.map((m) => ({

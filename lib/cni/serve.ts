@@ -6,11 +6,10 @@
  * exactly as the exec'd plugin would (runCni, with the caller's CNI_* and TNET_* variables);
  * calls run concurrently and exclude each other through the store's locks, as processes do.
  */
-import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
+import { unlinkSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { TnetError } from '../errors.js';
+import { claimSocketPath, listenOn } from '../unix-socket.js';
 import { cniErrorBody } from './error-codes.js';
 import { runCni, type CniOutcome } from './run.js';
 import { LATEST_VERSION } from './versions.js';
@@ -22,31 +21,6 @@ export interface CniServerOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly log: (line: string) => void;
 }
-
-/** Whether something answers on the socket: a live server must not be unlinked from under it. */
-const isListening = (path: string): Promise<boolean> =>
-  new Promise((resolve) => {
-    const probe = createConnection(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-
-/** A socket left by a server that died is removed; anything else at the path is not ours to touch. */
-const claimSocketPath = async (path: string): Promise<void> => {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-  let isSocket: boolean;
-  try {
-    isSocket = lstatSync(path).isSocket();
-  } catch {
-    return; // nothing there
-  }
-  if (!isSocket) throw new TnetError('invalidInput', `--socket ${path} exists and is not a socket; choose another path`);
-  if (await isListening(path)) throw new TnetError('conflict', `another tnet daemon (or tnet cni serve) is already listening on ${path}`);
-  unlinkSync(path);
-};
 
 const answer = async (request: Buffer): Promise<{ outcome: CniOutcome; what: string }> => {
   const call = decodeCall(request);
@@ -79,23 +53,6 @@ const SD_LISTEN_FDS_START = 3;
 const activatedSocket = (env: CniServerOptions['env']): number | undefined =>
   env['LISTEN_PID'] === String(process.pid) && env['LISTEN_FDS'] === '1' ? SD_LISTEN_FDS_START : undefined;
 
-/** On a path we create, or on a socket systemd passed. */
-const listen = (server: Server, on: { readonly path: string } | { readonly fd: number }): Promise<void> =>
-  new Promise((resolve, reject) => {
-    server.once('error', reject);
-    // Only root may talk to a socket we create: a call attaches links in any namespace the caller
-    // names. The bind inside listen() is synchronous, so the mask covers exactly its creation.
-    const umask = 'path' in on ? process.umask(0o177) : undefined;
-    try {
-      server.listen(on, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    } finally {
-      if (umask !== undefined) process.umask(umask);
-    }
-  });
-
 export interface CniServer {
   /** Stops accepting calls; resolves once the calls in progress have replied. */
   stop(): Promise<void>;
@@ -106,11 +63,11 @@ export async function startCniServer(opts: CniServerOptions): Promise<CniServer>
   const server = createServer({ allowHalfOpen: true }, (conn) => serveConnection(conn, opts.log));
   const inherited = activatedSocket(opts.env);
   if (inherited === undefined) {
-    await claimSocketPath(opts.socketPath);
-    await listen(server, { path: opts.socketPath });
+    await claimSocketPath(opts.socketPath, '--socket');
+    await listenOn(server, { path: opts.socketPath });
     opts.log(`listening on ${opts.socketPath}`);
   } else {
-    await listen(server, { fd: inherited });
+    await listenOn(server, { fd: inherited });
     opts.log(`listening on the socket systemd passed (${opts.socketPath})`);
   }
   return {

@@ -75,13 +75,17 @@ export const driftIndex = (records: HostRecords): DriftIndex => {
       local.set(endpoint.id, endpoint);
       byOwner.set(ownerAlias(network.id, endpoint.id), endpoint.id);
       if (eo.kind === 'shareHost') continue;
+      if (eo.kind !== 'loopbackOnly') {
+        hostVeths.set(eo.hostVeth.name, { endpointId: endpoint.id, master: eo.hostVeth.master, mtu: eo.hostVeth.mtu, alias: eo.hostVeth.alias });
+        const onBridge = ports.get(eo.hostVeth.master) ?? [];
+        ports.set(eo.hostVeth.master, onBridge);
+        onBridge.push(endpoint.id);
+      }
+      // A container side the runtime has not placed yet is in no container namespace to follow.
+      if (eo.kind === 'handedVeth') continue;
       const inNs = namespaces.get(eo.netns) ?? [];
       namespaces.set(eo.netns, inNs);
       if (eo.kind !== 'veth') continue;
-      hostVeths.set(eo.hostVeth.name, { endpointId: endpoint.id, master: eo.hostVeth.master, mtu: eo.hostVeth.mtu, alias: eo.hostVeth.alias });
-      const onBridge = ports.get(eo.hostVeth.master) ?? [];
-      ports.set(eo.hostVeth.master, onBridge);
-      onBridge.push(endpoint.id);
       const c = eo.container;
       inNs.push({ endpointId: endpoint.id, ifname: c.ifname, mtu: c.mtu, mac: c.mac, addresses: keys(c.addresses), routes: new Set(c.routes.map((r) => r.destination)) });
     }

@@ -18,6 +18,10 @@ export interface DaemonOptions {
   readonly leaseTtlSeconds: number;
   /** CNI role: where the installed plugin offers its calls. */
   readonly cniSocket: string;
+  /** Docker role: the plugin socket dockerd discovers ('' leaves the role off). */
+  readonly dockerSocket: string;
+  /** Docker role: dockerd's API (unix://PATH), to learn the names of the networks it makes. */
+  readonly dockerHost: string;
   /** DNS role: where the host's upstream resolvers are read, and the ports (53 but in tests). */
   readonly dns: { readonly resolvConf: string; readonly port: number; readonly upstreamPort: number };
   /** The process environment (systemd's LISTEN_FDS for the CNI socket). */

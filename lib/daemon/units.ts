@@ -40,9 +40,11 @@ export const daemonUnits = (a: UnitArgs, cniSocket: string): Readonly<Record<str
   ].join('\n'),
   [DAEMON_SERVICE_UNIT]: [
     '[Unit]',
-    'Description=tnet host daemon (drift repair, overlay agent, CNI socket)',
+    'Description=tnet host daemon (drift repair, overlay agent, CNI socket, Docker plugin)',
     'After=network-online.target',
     'Wants=network-online.target',
+    // dockerd gives up on a network plugin it cannot reach when it starts (restart policies fail for good).
+    'Before=docker.service',
     '',
     '[Service]',
     `ExecStart=${[...a.cli, ...(a.global ?? []), 'daemon', ...(a.daemon ?? []), '--cni-socket', cniSocket].map(systemdQuote).join(' ')}`,

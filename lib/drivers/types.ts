@@ -95,6 +95,13 @@ export interface ContainerInterface {
   readonly routes: readonly DesiredRoute[];
 }
 
+export interface HostVeth {
+  readonly name: string;
+  readonly mtu: number;
+  readonly alias: string;
+  readonly master: string;
+}
+
 export type EndpointObjects =
   /** host driver: the endpoint is the host's own namespace; nothing is created. */
   | { readonly kind: 'shareHost' }
@@ -104,8 +111,19 @@ export type EndpointObjects =
   | {
       readonly kind: 'veth';
       readonly netns: string;
-      readonly hostVeth: { readonly name: string; readonly mtu: number; readonly alias: string; readonly master: string };
+      readonly hostVeth: HostVeth;
       readonly container: ContainerInterface;
+    }
+  /**
+   * A veth whose container side the runtime moves into place (Handover in model/types.ts): the
+   * host side as for 'veth'; `parked` is the container side while it waits in the host namespace
+   * (`netns` is the host's path), created there down and without addresses; absent while the
+   * runtime has it, when only the host side is tnet's.
+   */
+  | {
+      readonly kind: 'handedVeth';
+      readonly hostVeth: HostVeth;
+      readonly parked?: { readonly netns: string; readonly name: string; readonly mac: string; readonly mtu: number };
     };
 
 export interface Driver {

@@ -61,6 +61,13 @@ export const asInteger = (v: unknown, path: string, min: number, max: number): n
   return v;
 };
 
+/** A list of JSON objects, each read by `read` with its own path; absent or null is an empty list. */
+export const asRecordList = <T>(v: unknown, path: string, what: string, read: (rec: Record<string, unknown>, path: string) => T): T[] => {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw inputError(path, `expected a list of ${what}, got ${describe(v)}`);
+  return v.map((item, i) => read(asRecord(item, at(path, i)), at(path, i)));
+};
+
 export const asStringList = (v: unknown, path: string): string[] => {
   if (!Array.isArray(v)) throw inputError(path, `expected a list of strings, got ${describe(v)}`);
   return v.map((item, i) => asString(item, at(path, i)));

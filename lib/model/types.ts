@@ -143,11 +143,37 @@ export interface Endpoint {
    * deleted them, so no forward ever outlives its record.
    */
   readonly releasing?: readonly PortMapping[];
+  /** Present when a runtime moves the container side into place itself (Docker). */
+  readonly handover?: Handover;
+}
+
+/**
+ * An endpoint whose runtime moves the container side into place itself: Docker's Join names an
+ * interface in the host namespace, and Docker moves it into the container, renames it (eth0, …)
+ * and gives it its addresses and default route. tnet builds the veth, keeps the host side, and
+ * repairs the container side only once it is where the runtime put it.
+ *  - parked: the container side waits in the host namespace as `parkedName` (`netns` is the
+ *    host's, `ifname` the parked name); tnet creates it there, down and without addresses.
+ *  - joining: Join has named it; the runtime moves it into `netns` and configures it. tnet
+ *    touches the host side only, so nothing it does can race the runtime's own steps.
+ *  - placed: it is `ifname` in `netns`, up and configured (seen so after Join); tnet repairs it
+ *    like any container interface, with the default route only on the runtime's gateway endpoint.
+ *  - leaving: Leave has been answered; the runtime takes it back to the host namespace (and then
+ *    deletes the endpoint). Host side only again, and never placed again.
+ */
+export interface Handover {
+  readonly state: 'parked' | 'joining' | 'placed' | 'leaving';
+  /** The container side's name while in the host namespace (Docker's Join SrcName). */
+  readonly parkedName: string;
+  /** The runtime routes the namespace's default through this endpoint (Docker's gateway endpoint). */
+  readonly gateway?: boolean;
 }
 
 export type EndpointOwner =
   | { readonly kind: 'cli' }
-  | { readonly kind: 'cni'; readonly containerId: string };
+  | { readonly kind: 'cni'; readonly containerId: string }
+  /** A Docker endpoint (libnetwork's remote driver): its endpoint id and its Docker network's id. */
+  | { readonly kind: 'docker'; readonly endpointId: string; readonly networkId: string };
 
 export const DEFAULT_MTU = 1500;
 export const DEFAULT_IFNAME = 'eth0';

@@ -3,6 +3,7 @@ import { driverFor } from '../drivers/registry.js';
 import type { ClusterView, EndpointObjects, NetworkObjects } from '../drivers/types.js';
 import { forwardsOf, type PortForward } from '../firewall/forwards.js';
 import type { Endpoint, Network } from '../model/types.js';
+import { handedOver } from './handover.js';
 
 export interface DesiredEndpoint {
   readonly endpoint: Endpoint;
@@ -19,7 +20,11 @@ export interface DesiredNetwork {
 export const hostLinkNames = (desired: readonly DesiredNetwork[], endpointFilter: (d: DesiredEndpoint) => boolean = () => true): string[] => [
   ...desired.flatMap(({ objects }) => [...(objects.bridge ? [objects.bridge.name] : []), ...(objects.vxlan ? [objects.vxlan.name] : [])]),
   ...desired.flatMap(({ endpoints }) =>
-    endpoints.filter(endpointFilter).flatMap(({ objects }) => (objects.kind === 'veth' ? [objects.hostVeth.name] : [])),
+    endpoints.filter(endpointFilter).flatMap(({ objects }) => {
+      if (objects.kind === 'veth') return [objects.hostVeth.name];
+      // A parked container side lives in the host namespace too, under the name the runtime looks for.
+      return objects.kind === 'handedVeth' ? [objects.hostVeth.name, ...(objects.parked ? [objects.parked.name] : [])] : [];
+    }),
   ),
 ];
 
@@ -36,7 +41,7 @@ const driverObjects = (networks: readonly Network[], endpoints: readonly Endpoin
     return {
       network,
       objects: driver.network(network, cluster, mine.filter((e) => !isLocal(e, cluster))),
-      endpoints: mine.filter((e) => isLocal(e, cluster)).map((endpoint) => ({ endpoint, objects: driver.endpoint(network, endpoint) })),
+      endpoints: mine.filter((e) => isLocal(e, cluster)).map((endpoint) => ({ endpoint, objects: handedOver(driver.endpoint(network, endpoint), endpoint) })),
     };
   });
 

@@ -36,7 +36,7 @@ export const planForwards = (
   const claimedBy = new Map<string, string>();
   for (const { network, endpoints } of desired) {
     for (const { endpoint, objects } of endpoints) {
-      if (objects.kind !== 'veth' || (scope !== 'all' && !scope.endpoints.has(endpoint.id))) continue;
+      if ((objects.kind !== 'veth' && objects.kind !== 'handedVeth') || (scope !== 'all' && !scope.endpoints.has(endpoint.id))) continue;
       for (const f of forwardsOf(network, endpoint)) {
         const label = `${network.name}/${endpoint.netns}`;
         const first = elementsOf(f)[0];

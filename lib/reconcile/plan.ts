@@ -4,7 +4,7 @@
  * lives on them), children before parents on delete, firewall last (one atomic transaction).
  * It never plans a change to a link that does not carry our owner tag; such a clash is a problem.
  */
-import type { DesiredAddress, DesiredBridge, EndpointObjects } from '../drivers/types.js';
+import type { DesiredAddress, DesiredBridge, EndpointObjects, HostVeth } from '../drivers/types.js';
 import { signatureOf } from '../firewall/encode.js';
 import { renderFirewall } from '../firewall/render.js';
 import type { LinkState } from '../kernel/types.js';
@@ -68,6 +68,7 @@ class Planner {
 
   endpoint(host: ObservedNamespace, label: string, want: EndpointObjects, seen: ObservedEndpoint): void {
     if (want.kind === 'shareHost' || seen.state === 'outOfScope') return;
+    if (want.kind === 'handedVeth') return this.handedVeth(host, label, want);
     if (seen.state === 'netnsGone') {
       this.notes.push(`endpoint ${label}: namespace ${want.netns} is gone; disconnect it to free its address`);
       return;
@@ -76,14 +77,8 @@ class Planner {
       if (seen.state === 'present') this.loopbackUp(seen.ns, want.netns);
       return;
     }
-    const hostLink = host.links.find((l) => l.name === want.hostVeth.name);
-    const bridge = host.links.find((l) => l.name === want.hostVeth.master);
-    if (hostLink && isUntaggedOurs(hostLink) && hostLink.kind === 'veth') {
-      this.actions.push({ do: 'tagLink', link: hostLink.name, alias: want.hostVeth.alias, noIpv6LinkLocal: true });
-    } else if (hostLink && hostLink.alias !== want.hostVeth.alias) {
-      this.problems.push(`link ${hostLink.name} already exists and was not created by tnet for endpoint ${label}`);
-      return;
-    }
+    const hostLink = this.ownHostVeth(host, label, want.hostVeth);
+    if (hostLink === null) return;
     const peer = seen.state === 'present' ? seen.ns.links.find((l) => l.name === want.container.ifname) : undefined;
     if (!hostLink || (seen.state === 'present' && !peer)) {
       if (peer) {
@@ -94,15 +89,63 @@ class Planner {
       this.createVeth(want);
       return;
     }
+    this.hostVeth(host, hostLink, want.hostVeth);
+    if (seen.state === 'present' && peer) this.container(seen.ns, peer, want);
+  }
+
+  /**
+   * The host veth, if present and ours (tagged now when its tagging was interrupted); undefined
+   * when absent; null when the name is someone else's (a problem).
+   */
+  private ownHostVeth(host: ObservedNamespace, label: string, want: HostVeth): LinkState | undefined | null {
+    const hostLink = host.links.find((l) => l.name === want.name);
+    if (hostLink && isUntaggedOurs(hostLink) && hostLink.kind === 'veth') {
+      this.actions.push({ do: 'tagLink', link: hostLink.name, alias: want.alias, noIpv6LinkLocal: true });
+    } else if (hostLink && hostLink.alias !== want.alias) {
+      this.problems.push(`link ${hostLink.name} already exists and was not created by tnet for endpoint ${label}`);
+      return null;
+    }
+    return hostLink;
+  }
+
+  /** A present host veth: on its bridge, with its MTU, up, hairpin on. */
+  private hostVeth(host: ObservedNamespace, hostLink: LinkState, want: HostVeth): void {
+    const bridge = host.links.find((l) => l.name === want.master);
     // A bridge recreated in this pass has a new index: its ports must be enslaved again.
     // Hairpin: a container reaching its own published port via a host address gets the answer
     // back through its own bridge port (br_netfilter bridges DNATed frames).
     const enslave = !bridge || hostLink.masterIndex !== bridge.index;
-    if (enslave) this.actions.push({ do: 'setLink', link: hostLink.name, change: { master: want.hostVeth.master, hairpin: true } });
-    if (hostLink.mtu !== want.hostVeth.mtu) this.actions.push({ do: 'setLink', link: hostLink.name, change: { mtu: want.hostVeth.mtu } });
+    if (enslave) this.actions.push({ do: 'setLink', link: hostLink.name, change: { master: want.master, hairpin: true } });
+    if (hostLink.mtu !== want.mtu) this.actions.push({ do: 'setLink', link: hostLink.name, change: { mtu: want.mtu } });
     const hairpin = !enslave && hostLink.hairpin !== true;
     if (!hostLink.up || hairpin) this.actions.push({ do: 'setLink', link: hostLink.name, change: { ...(hostLink.up ? {} : { up: true }), ...(hairpin ? { hairpin: true } : {}) } });
-    if (seen.state === 'present' && peer) this.container(seen.ns, peer, want);
+  }
+
+  /**
+   * An endpoint the runtime places itself. Parked, the container side is made (or made again) in
+   * the host namespace, down and bare, for the runtime to take; while the runtime has it, only
+   * the host side is tnet's, and a pair that is gone is not rebuilt behind the runtime's back.
+   */
+  private handedVeth(host: ObservedNamespace, label: string, want: Extract<EndpointObjects, { kind: 'handedVeth' }>): void {
+    const hostLink = this.ownHostVeth(host, label, want.hostVeth);
+    if (hostLink === null) return;
+    const { parked } = want;
+    const parkedLink = parked && host.links.find((l) => l.name === parked.name);
+    if (parked && (!hostLink || !parkedLink)) {
+      if (parkedLink) {
+        this.problems.push(`link ${parkedLink.name} already exists in the host namespace and was not created by tnet for endpoint ${label}`);
+        return;
+      }
+      if (hostLink) this.actions.push({ do: 'deleteLink', link: hostLink.name }); // its peer went elsewhere
+      const { hostVeth } = want;
+      this.actions.push({ do: 'createVeth', name: hostVeth.name, mtu: hostVeth.mtu, alias: hostVeth.alias, master: hostVeth.master, netns: parked.netns, peer: { name: parked.name, mac: parked.mac, mtu: parked.mtu } });
+      return;
+    }
+    if (!hostLink) {
+      this.notes.push(`endpoint ${label}: its veth is gone while the runtime moves it; the runtime's next call for it decides`);
+      return;
+    }
+    this.hostVeth(host, hostLink, want.hostVeth);
   }
 
   private createVeth(want: Extract<EndpointObjects, { kind: 'veth' }>): void {

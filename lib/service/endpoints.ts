@@ -60,8 +60,11 @@ export const connectLocked = async (ctx: ServiceContext, request: EndpointReques
   let records = await loadSettledRecords(ctx);
   const network = records.networks.find((n) => n.name === request.network) ?? (await ctx.repo.requireNetwork(request.network));
   validateEndpointAgainstNetwork(request, network);
-  const netns = resolveNetns(ctx, network, request.netns);
-  const already = records.endpoints.find((e) => e.network === network.name && e.netns === netns);
+  // A runtime that places the container side itself (Docker) finds it parked in the host namespace.
+  const handover = owner.kind === 'docker';
+  const netns = handover ? ctx.kernel.hostNetns.path : resolveNetns(ctx, network, request.netns);
+  const sameOwner = JSON.stringify(owner);
+  const already = records.endpoints.find(handover ? (e) => JSON.stringify(e.owner) === sameOwner : (e) => e.network === network.name && e.netns === netns);
   if (already !== undefined) {
     if (already.phase !== 'creating') {
       throw new TnetError('exists', `${netns} is already connected to network ${network.name} (as ${already.ifname})`, { target: netns });
@@ -101,14 +104,17 @@ export const connectLocked = async (ctx: ServiceContext, request: EndpointReques
       mac: request.mac ?? macFor(id),
       ...(name === undefined ? {} : { name }),
       aliases,
-      routeMetric: inNetns.length === 0 ? FIRST_ROUTE_METRIC : Math.max(...inNetns.map((e) => e.routeMetric)) + 1,
+      // Docker routes through its gateway endpoint with metric 0; tnet repairs that route as it is.
+      routeMetric: handover ? 0 : inNetns.length === 0 ? FIRST_ROUTE_METRIC : Math.max(...inNetns.map((e) => e.routeMetric)) + 1,
       owner,
+      ...(handover ? { handover: { state: 'parked' as const, parkedName: ifname } } : {}),
       ...(request.ports === undefined || request.ports.length === 0 ? {} : { ports: request.ports }),
       ...(self === undefined ? {} : { host: self.name }),
       // A runtime's ADD is idempotent by container id: retried, it finishes the attachment it
       // finds, so it needs no mark (and saves a store write on the path that runtimes wait on).
-      // A CLI connect of a namespace already connected must tell "interrupted" from "done".
-      ...(owner.kind === 'cli' ? { phase: 'creating' as const } : {}),
+      // A CLI connect of a namespace already connected must tell "interrupted" from "done"; a
+      // Docker endpoint left so is one whose CreateEndpoint died with the daemon (docker/recover.ts).
+      ...(owner.kind === 'cni' ? {} : { phase: 'creating' as const }),
     };
   };
   const { endpoint, retried } = await recordWithRetry(ctx, build, (e) => checkPorts(ctx, network, e), peers, request);

@@ -2,6 +2,7 @@
 import { driverFor } from '../drivers/registry.js';
 import type { LinkState } from '../kernel/types.js';
 import type { Endpoint, Network } from '../model/types.js';
+import { handedOver } from '../reconcile/handover.js';
 import type { ServiceContext } from './context.js';
 import { goneAdvice, namespaceExists } from './gone.js';
 
@@ -32,9 +33,9 @@ export const inspectNetworks = async (ctx: ServiceContext, names: readonly strin
       const driver = driverFor(network.driver);
       const objects = driver.network(network);
       const endpoints = (await ctx.repo.listEndpoints(network.name)).map((e) => {
-        const eo = driver.endpoint(network, e);
+        const eo = handedOver(driver.endpoint(network, e), e);
         const problem = 'netns' in eo && !namespaceExists(ctx, eo.netns) ? { problem: goneAdvice(e) } : {};
-        return eo.kind === 'veth' ? { ...e, hostLink: linkReport(links, eo.hostVeth.name), ...problem } : { ...e, ...problem };
+        return 'hostVeth' in eo ? { ...e, hostLink: linkReport(links, eo.hostVeth.name), ...problem } : { ...e, ...problem };
       });
       return { network, endpoints, kernel: objects.bridge ? { bridge: linkReport(links, objects.bridge.name) } : {} };
     }),

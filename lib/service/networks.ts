@@ -16,7 +16,7 @@ const withUnderlay = (underlay: { link: string; mtu: number } | undefined) => (u
 const DEFAULT_ROUTES = new Set(['0.0.0.0/0', '::/0']);
 
 /** Subnets already routed on this host: an automatically chosen subnet must not shadow them. */
-const hostRoutes = async (ctx: ServiceContext): Promise<string[]> => {
+export const hostRoutes = async (ctx: ServiceContext): Promise<string[]> => {
   const routes = [...(await ctx.kernel.host.listRoutes(4)), ...(await ctx.kernel.host.listRoutes(6))];
   return routes.map((r) => r.destination).filter((d) => !DEFAULT_ROUTES.has(d) && !d.startsWith('fe80:'));
 };

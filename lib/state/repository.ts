@@ -36,7 +36,8 @@ export const recordKeyOf = (key: string): RecordKey => {
   const [root, kind, first, second, ...rest] = key.split('/');
   if (root !== ROOT) return { kind: 'other' };
   if (kind === 'endpoints' && first !== undefined && second !== undefined && rest.length === 0) return { kind: 'endpoint', network: first, id: second };
-  if (kind === 'addresses' || kind === 'vnis') return { kind: 'reservation' };
+  // Docker's pools and leases (docker/records.ts) are bookkeeping of the same sort.
+  if (kind === 'addresses' || kind === 'vnis' || kind === 'docker') return { kind: 'reservation' };
   return { kind: 'other' };
 };
 
@@ -86,6 +87,12 @@ export interface StateRepository {
    * address reservations. Only for records whose kernel side is gone (see RecordPhase).
    */
   forget(records: RecordSet): Promise<void>;
+  /**
+   * Gives a network another name in one commit, with its endpoints and reservations: kernel
+   * objects derive from ids, never from names, so nothing else changes. 'conflict' when the name
+   * is taken or the network changed meanwhile.
+   */
+  renameNetwork(network: Network, name: string): Promise<void>;
   /** Serialises changes to this host's state and kernel objects across processes. */
   withHostLock<T>(fn: () => Promise<T>): Promise<T>;
   readonly store: Store;
@@ -174,6 +181,28 @@ export const createRepository = (
         ...endpoints.flatMap((e) => [endpointKey(e), ...addressesOf(e).map((a) => addressKey(e.network, a))]),
       ];
       if (keys.length > 0) await store.commit([], [...new Set(keys)].map((key): WriteOp => ({ op: 'delete', key })));
+    },
+
+    renameNetwork: async (network, name) => {
+      const [current, endpoints, reservations] = await Promise.all([
+        store.get(networkKey(network.name)),
+        store.list(endpointsPrefix(network.name)),
+        store.list(addressesPrefix(network.name)),
+      ]);
+      const moved = (v: StoredValue, key: string, value: string): WriteOp[] => [{ op: 'delete', key: v.key }, { op: 'put', key, value }];
+      const ok = current !== undefined && (await store.commit(
+        [{ key: networkKey(name), absent: true }, ...[current, ...endpoints].map((v) => ({ key: v.key, revision: v.revision }))],
+        [
+          ...moved(current, networkKey(name), JSON.stringify({ ...network, name })),
+          ...endpoints.flatMap((v) => {
+            const e = parse<Endpoint>(v);
+            return moved(v, endpointKey({ network: name, id: e.id }), JSON.stringify({ ...e, network: name }));
+          }),
+          ...reservations.flatMap((v) => moved(v, addressKey(name, v.key.slice(addressesPrefix(network.name).length)), v.value)),
+          ...(network.overlay === undefined ? [] : [{ op: 'put' as const, key: vniKey(network.overlay.vni), value: name }]),
+        ],
+      ));
+      if (!ok) throw new TnetError('conflict', `network ${JSON.stringify(network.name)} cannot be renamed to ${JSON.stringify(name)}: that name is taken, or the network changed meanwhile`, { target: name });
     },
 
     withHostLock: (fn) => lock(lockName(), fn),

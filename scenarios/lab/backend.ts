@@ -18,6 +18,8 @@ export interface LabOptions {
   readonly hosts: number;
   /** 'etcd': a 3-member cluster on the hosts and an agent per host; 'local': each host its own store (static peers). */
   readonly store: 'etcd' | 'local';
+  /** Hosts that run a private dockerd with tnet as its network driver (their daemon serves the plugin). */
+  readonly docker?: readonly string[];
 }
 
 export interface Backend {
@@ -26,6 +28,11 @@ export interface Backend {
   prepare(options: LabOptions): Promise<void>;
   /** `tnet ARGS` on a host, with that host's store and state dir. */
   tnet(host: string, args: readonly string[]): Promise<CommandResult>;
+  /**
+   * `docker ARGS` against the host's dockerd (prepared with LabOptions.docker); `tnet` as a driver
+   * name (-d, --driver, --ipam-driver) is the host's tnet plugin. Absent: this backend runs no dockerd.
+   */
+  docker?(host: string, args: readonly string[]): Promise<CommandResult>;
   /** Any command in a host's namespace (ip, ping, bridge…). */
   exec(host: string, argv: readonly string[]): Promise<CommandResult>;
   /** Any command inside a container namespace on a host. */

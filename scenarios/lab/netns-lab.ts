@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend, CommandResult, LabOptions, Started } from './backend.js';
 import { compiled, ensureBuilt } from './build.js';
+import { createDockerd, dockerDriverArgs, importBusybox, PLUGINS_DIR, type Dockerd } from './dockerd.js';
 import { HostShell } from './host-shell-client.js';
 import { startProc, type Proc } from './proc.js';
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, OUTSIDE_ADDRESS, containerNetns, etcdHealthArgv, etcdInitialCluster, etcdStoreUrl, hostAddress, hostName } from './topology.js';
@@ -41,6 +42,8 @@ interface LabHost {
   agent?: Proc | undefined;
   etcd?: Proc | undefined;
   dns?: Proc | undefined;
+  /** A private dockerd whose network driver is this host's daemon (LabOptions.docker). */
+  dockerd?: Dockerd;
 }
 
 export interface NetnsLabOptions {
@@ -114,10 +117,25 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
     return file;
   };
 
-  /** The host's daemon as a cluster member runs it: drift repair, the overlay agent, DNS. */
-  const startAgent = (h: LabHost): Proc =>
-    startProc(['ip', 'netns', 'exec', h.ns, process.execPath, compiled('bin/tnet.js'), 'daemon', '--roles', 'repair,agent,dns',
-      '--lease-ttl', String(o.leaseTtl ?? 2), '--resync', String(o.resync ?? 5), '--resolv-conf', upstreams(h)], { env: env(h), log: log(h, 'agent') });
+  /** dockerd finds plugins in a directory all dockerds share: a name of this lab's own. */
+  const dockerDriver = (h: LabHost): string => `${o.prefix}${h.name}`.replace(/[^a-z0-9]/g, '');
+  const pluginSocket = (h: LabHost): string => join(PLUGINS_DIR, `${dockerDriver(h)}.sock`);
+
+  /** The host's daemon as a cluster member runs it: drift repair, the overlay agent, DNS (and the Docker plugin on a Docker host). */
+  const startAgent = (h: LabHost): Proc => {
+    const docker = h.dockerd === undefined ? [] : ['--docker-socket', pluginSocket(h), '--docker-host', h.dockerd.host];
+    return startProc(['ip', 'netns', 'exec', h.ns, process.execPath, compiled('bin/tnet.js'), 'daemon', '--roles', `repair,agent,dns${docker.length > 0 ? ',docker' : ''}`,
+      '--lease-ttl', String(o.leaseTtl ?? 2), '--resync', String(o.resync ?? 5), '--resolv-conf', upstreams(h), ...docker], { env: env(h), log: log(h, 'agent') });
+  };
+
+  /** Docker's containers and networks go first, while the plugin still answers (a dead one costs 15 s a call). */
+  const clearDocker = async (h: LabHost): Promise<void> => {
+    const d = h.dockerd;
+    if (d === undefined || !d.running()) return;
+    const ids = (await d.docker('ps', '-aq')).stdout.split('\n').filter((x) => x !== '');
+    if (ids.length > 0) await d.docker('rm', '-f', ...ids);
+    await d.docker('network', 'prune', '-f');
+  };
 
   /** A static-peer host runs no agent (see docs/overlay.md), only the DNS server for its containers. */
   const startDns = (h: LabHost): Proc =>
@@ -144,7 +162,13 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
   const teardown = async (): Promise<void> => {
     // Every process is stopped even if stopping another one failed.
     await stopStarted();
+    await Promise.allSettled(hosts.map(async (h) => {
+      await clearDocker(h);
+      await h.dockerd?.destroy();
+    }));
     await Promise.allSettled(hosts.flatMap((h) => [h.agent?.stop(), h.dns?.stop(), h.shell?.close()]));
+    // A daemon stopped the hard way leaves its plugin socket in the directory every dockerd reads.
+    for (const h of hosts) if (h.dockerd !== undefined) rmSync(pluginSocket(h), { force: true });
     await Promise.allSettled(hosts.map((h) => h.etcd?.stop()));
     await removeNamespaces();
     containers.clear();
@@ -165,7 +189,8 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
       const name = hostName(k + 1);
       const stateDir = join(workDir, name);
       mkdirSync(stateDir, { recursive: true });
-      return { name, ns: `${o.prefix}-${name}`, stateDir };
+      const ns = `${o.prefix}-${name}`;
+      return { name, ns, stateDir, ...(options.docker?.includes(name) === true ? { dockerd: createDockerd({ dir: join(stateDir, 'docker'), netns: ns }) } : {}) };
     });
     for (const [k, h] of hosts.entries()) {
       await addNetns(h.ns);
@@ -185,6 +210,12 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
       for (const h of hosts) h.agent = startAgent(h);
       await waitAgentsAlive();
     } else for (const h of hosts) h.dns = startDns(h);
+    await Promise.all(hosts.map(async (h) => {
+      if (h.dockerd === undefined) return;
+      if (options.store !== 'etcd') throw new Error('Docker hosts need the etcd store (their daemon serves the plugin)');
+      await h.dockerd.start();
+      await importBusybox(h.dockerd, join(h.stateDir, 'docker'));
+    }));
   };
 
   /** The lab is ready once every agent holds its lease: until then its host misses events. */
@@ -209,12 +240,18 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
     async prepare(options) {
       // The same lab serves the next scenario, from the same state as a fresh one: the previous
       // scenario's cleanup ran, but it may have been interrupted half-way.
-      if (current && current.hosts === options.hosts && current.store === options.store) return this.cleanup();
+      if (current && current.hosts === options.hosts && current.store === options.store && String(current.docker ?? []) === String(options.docker ?? [])) return this.cleanup();
       await teardown();
       await build(options);
     },
 
     tnet: (name, args) => tnetIn(host(name), args),
+    docker: async (name, args) => {
+      const h = host(name);
+      if (h.dockerd === undefined) throw new Error(`${name} runs no dockerd (the scenario's docker steps name the hosts that do)`);
+      const r = await h.dockerd.docker(...dockerDriverArgs(args, dockerDriver(h)));
+      return { code: r.code, out: r.stdout, err: r.stderr };
+    },
     exec: (name, argv) => run(['ip', 'netns', 'exec', host(name).ns, ...argv]),
     execIn: (h, c, argv) => run(['ip', 'netns', 'exec', `${o.prefix}-${containerNetns(h, c)}`, ...argv]),
 
@@ -269,6 +306,7 @@ export const createNetnsLab = (o: NetnsLabOptions): Backend & { readonly workDir
       await stopStarted();
       for (const ns of containers) await run(['ip', 'netns', 'del', ns]);
       containers.clear();
+      for (const h of hosts) await clearDocker(h);
       for (const h of hosts) {
         if (current.store === 'etcd' && !h.etcd) await this.setEtcd(h.name, true);
         if (current.store === 'etcd' && !h.agent) await this.setAgent(h.name, true);

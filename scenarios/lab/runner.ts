@@ -33,6 +33,8 @@ interface ContainerInfo { host: string; ref: string; ip?: string; ip6?: string; 
 export const runScenario = async (backend: Backend, s: Scenario, file: string, o: RunOptions = {}): Promise<ScenarioReport> => {
   const started = Date.now();
   if (s.skip !== undefined) return { title: s.title, skipped: s.skip, ok: true, steps: 0, ms: 0 };
+  const { docker } = backend;
+  if (s.docker.length > 0 && docker === undefined) return { title: s.title, skipped: `the ${backend.name} backend runs no dockerd`, ok: true, steps: 0, ms: 0 };
   const timeout = o.checkTimeoutMs ?? 10_000;
   const containers = new Map<string, ContainerInfo>();
   const vxlanDevs = new Map<string, string>();
@@ -117,6 +119,15 @@ export const runScenario = async (backend: Backend, s: Scenario, file: string, o
       }
       case 'sh':
         must(st.argv.join(' '), await backend.exec(st.host, expand(st.argv)));
+        return;
+      case 'docker':
+        if (docker !== undefined) must(`docker ${st.args.join(' ')} on ${st.host}`, await docker.call(backend, st.host, st.args));
+        return;
+      case 'dockerPing':
+        await eventually(`ping from Docker container ${st.from} on ${st.host} -> ${st.to}`, async () => {
+          const to = await addressOf(st.to, 4);
+          return to !== undefined && docker !== undefined && (await docker.call(backend, st.host, ['exec', st.from, 'ping', '-c', '1', '-W', '1', to])).code === 0;
+        });
         return;
       case 'apply': {
         let text = readFileSync(resolve(dirname(file), st.file), 'utf8');
@@ -205,7 +216,7 @@ export const runScenario = async (backend: Backend, s: Scenario, file: string, o
   let failure: string | undefined;
   let done = 0;
   try {
-    await backend.prepare({ hosts: s.hosts, store: s.store });
+    await backend.prepare({ hosts: s.hosts, store: s.store, ...(s.docker.length > 0 ? { docker: s.docker } : {}) });
   } catch (e) {
     failure = `preparing the hosts: ${message(e)}`;
   }

@@ -6,6 +6,9 @@
  *   on HOST tnet ARGS…                           must succeed
  *   on HOST fails tnet ARGS… ~ TEXT              must fail, stderr containing TEXT
  *   on HOST sh ARGS…                             any command in the host's namespace
+ *   on HOST docker ARGS…                         the docker CLI against HOST's private dockerd, whose
+ *                                                network driver `tnet` is HOST's daemon; must succeed
+ *   docker-ping HOST DOCKER_CONTAINER -> B       ping from a Docker container on HOST; retried until true
  *   apply on HOST FILE                           tnet apply -f FILE (relative to the scenario)
  *   ping A -> B [ipv6] [size N df]   no-ping A -> B …   B is a container or an address; retried until true
  *   entries on HOST NETWORK has|lacks CONTAINER [ipv6]  the VXLAN FDB + ARP (NDP) entries for a remote container
@@ -28,6 +31,8 @@ export type Step =
   | { readonly kind: 'container'; readonly name: string; readonly host: string }
   | { readonly kind: 'tnet'; readonly host: string; readonly args: readonly string[]; readonly fails?: string }
   | { readonly kind: 'sh'; readonly host: string; readonly argv: readonly string[] }
+  | { readonly kind: 'docker'; readonly host: string; readonly args: readonly string[] }
+  | { readonly kind: 'dockerPing'; readonly host: string; readonly from: string; readonly to: string }
   | { readonly kind: 'apply'; readonly host: string; readonly file: string }
   | { readonly kind: 'ping'; readonly from: string; readonly to: string; readonly expect: boolean; readonly family: IpFamily; readonly size?: number; readonly df: boolean }
   | { readonly kind: 'entries'; readonly host: string; readonly network: string; readonly container: string; readonly present: boolean; readonly family: IpFamily }
@@ -44,6 +49,8 @@ export interface Scenario {
   readonly hosts: number;
   readonly store: 'etcd' | 'local';
   readonly skip?: string;
+  /** Hosts some step runs docker on. */
+  readonly docker: readonly string[];
   readonly steps: ReadonlyArray<Step & { readonly line: number; readonly text: string }>;
 }
 
@@ -82,12 +89,18 @@ export const parseScenario = (text: string, file: string): Scenario => {
         if (!a) throw bad(n, 'expected: on HOST tnet|fails|sh …');
         if (b === 'tnet') return { kind: 'tnet', host: a, args: w.slice(3) };
         if (b === 'sh') return { kind: 'sh', host: a, argv: w.slice(3) };
+        if (b === 'docker') return { kind: 'docker', host: a, args: w.slice(3) };
         if (b === 'fails' && c === 'tnet') {
           const [cmd, expected] = line.slice(line.indexOf(' tnet ') + 6).split(' ~ ');
           if (expected === undefined) throw bad(n, 'expected: on HOST fails tnet ARGS ~ TEXT');
           return { kind: 'tnet', host: a, args: words(cmd ?? ''), fails: expected.trim() };
         }
         throw bad(n, `unknown action ${b ?? ''}`);
+      }
+      case 'docker-ping': {
+        const [, host, from, arrow, to, ...rest] = w;
+        if (!host || !from || arrow !== '->' || !to || rest.length > 0) throw bad(n, 'expected: docker-ping HOST DOCKER_CONTAINER -> B');
+        return { kind: 'dockerPing', host, from, to };
       }
       case 'apply': if (a !== 'on' || !b || !c) throw bad(n, 'expected: apply on HOST FILE'); return { kind: 'apply', host: b, file: c };
       case 'ping':
@@ -172,5 +185,6 @@ export const parseScenario = (text: string, file: string): Scenario => {
     if (step) steps.push({ ...step, line: n, text: line });
   }
   if (header.title === undefined) throw bad(1, 'a scenario needs a "scenario TITLE" line');
-  return { title: header.title, hosts: header.hosts, store: header.store, ...(header.skip ? { skip: header.skip } : {}), steps };
+  const docker = [...new Set(steps.flatMap((st) => (st.kind === 'docker' || st.kind === 'dockerPing' ? [st.host] : [])))];
+  return { title: header.title, hosts: header.hosts, store: header.store, ...(header.skip ? { skip: header.skip } : {}), docker, steps };
 };

@@ -38,6 +38,8 @@ export const startTestDaemon = async (lab: LabHost, roles: readonly Role[], o: {
       resyncMs: o.resyncMs ?? 3_600_000,
       leaseTtlSeconds: 60,
       cniSocket: '',
+      dockerSocket: '',
+      dockerHost: '',
       dns: UNUSED_DNS,
       env: {},
     },

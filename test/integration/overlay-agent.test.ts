@@ -75,7 +75,7 @@ beforeAll(async () => {
     roles: [agentRole],
     ctx,
     log: (l) => agentLog.push(l),
-    options: { stateDir: lab.stateDir, storeUrl, resyncMs: 3_600_000, leaseTtlSeconds: 60, cniSocket: '', dns: UNUSED_DNS, env: {} },
+    options: { stateDir: lab.stateDir, storeUrl, resyncMs: 3_600_000, leaseTtlSeconds: 60, cniSocket: '', dockerSocket: '', dockerHost: '', dns: UNUSED_DNS, env: {} },
   });
 }, 30_000);
 

@@ -1,5 +1,6 @@
 /** The scenario grammar (scenarios/lab/scenario.ts): pure parsing of the port checks and the serve step. */
 import { describe, expect, test } from 'vitest';
+import { dockerDriverArgs } from '../../scenarios/lab/dockerd.js';
 import { answerSays } from '../../scenarios/lab/echo.js';
 import { parseScenario } from '../../scenarios/lab/scenario.js';
 
@@ -72,5 +73,21 @@ describe('answerSays', () => {
     expect(answerSays('a 192.168.56.12', 'a 192.168.56.12')).toBe(true);
     expect(answerSays('b 192.168.56.12', 'a')).toBe(false);
     expect(answerSays('a 192.168.56.12', '192.168.56.1')).toBe(false);
+  });
+});
+
+describe('docker steps', () => {
+  test('on HOST docker ARGS and docker-ping; the scenario lists the hosts that run dockerd', () => {
+    expect(one('on h1 docker run -d --network dov tnet-busybox sleep 9')).toEqual({ kind: 'docker', host: 'h1', args: ['run', '-d', '--network', 'dov', 'tnet-busybox', 'sleep', '9'] });
+    expect(one('docker-ping h1 web -> b')).toEqual({ kind: 'dockerPing', host: 'h1', from: 'web', to: 'b' });
+    expect(parseScenario('scenario t\non h2 docker ps\ndocker-ping h1 w -> 10.0.0.1\non h2 docker ps\n', 't.scn').docker).toEqual(['h2', 'h1']);
+    expect(parseScenario('scenario t\nwait 1\n', 't.scn').docker).toEqual([]);
+  });
+  test.each(['docker-ping h1 web b', 'docker-ping h1 web ->', 'docker-ping h1 web -> b c'])('rejects %j', (l) => {
+    expect(() => parse(l)).toThrow(/t\.scn:2: expected: docker-ping/);
+  });
+  test('the driver name tnet stands for the host\'s plugin after -d, --driver and --ipam-driver only', () => {
+    expect(dockerDriverArgs(['network', 'create', '-d', 'tnet', '--ipam-driver', 'tnet', '--driver', 'tnet', '--label', 'tnet', 'tnet'], 'tdlabh1'))
+      .toEqual(['network', 'create', '-d', 'tdlabh1', '--ipam-driver', 'tdlabh1', '--driver', 'tdlabh1', '--label', 'tnet', 'tnet']);
   });
 });

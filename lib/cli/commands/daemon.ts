@@ -11,6 +11,7 @@ import type { DaemonOptions, Role } from '../../daemon/role.js';
 import { parseRoles, ROLE_NAMES } from '../../daemon/roles/index.js';
 import { CNI_SOCKET_UNIT, DAEMON_SERVICE_UNIT, daemonUnits } from '../../daemon/units.js';
 import { DEFAULT_CNI_SOCKET } from '../../cni/wire.js';
+import { DEFAULT_DOCKER_HOST, DEFAULT_DOCKER_SOCKET } from '../../daemon/roles/docker.js';
 import { DEFAULT_RESOLV_CONF } from '../../dns/service.js';
 import type { Argv } from 'yargs';
 import { TnetError } from '../../errors.js';
@@ -39,7 +40,7 @@ export const withDnsOptions = <T>(y: Argv<T>): Argv<T> =>
     .option('dns-upstream-port', { type: 'number', default: 53, hidden: true, describe: 'dns: port of the upstream nameservers (tests)' });
 
 /** Runs the daemon with these roles until SIGTERM/SIGINT (what `daemon`, `agent`, `cni serve` and `dns serve` share). */
-export const runRoles = async (args: Args, env: CommandEnv, roles: readonly Role[], o: { resyncSeconds?: number; cniSocket?: string }): Promise<number> => {
+export const runRoles = async (args: Args, env: CommandEnv, roles: readonly Role[], o: { resyncSeconds?: number; cniSocket?: string; dockerSocket?: string; dockerHost?: string }): Promise<number> => {
   const log = serviceLog(env.io);
   const storeUrl = optionalString(args, 'store');
   await runUntilStopped(
@@ -55,6 +56,8 @@ export const runRoles = async (args: Args, env: CommandEnv, roles: readonly Role
           resyncMs: (o.resyncSeconds ?? DEFAULT_RESYNC_SECONDS) * 1000,
           leaseTtlSeconds: Number(args['lease-ttl'] ?? 10),
           cniSocket: resolve(o.cniSocket ?? DEFAULT_CNI_SOCKET),
+          dockerSocket: o.dockerSocket === '' ? '' : resolve(o.dockerSocket ?? DEFAULT_DOCKER_SOCKET),
+          dockerHost: o.dockerHost ?? DEFAULT_DOCKER_HOST,
           dns: dnsOptions(args),
           env: process.env,
         },
@@ -102,7 +105,7 @@ const install = (args: Args, env: CommandEnv): number => {
 
 export const daemonCommand: CliCommand = {
   command: 'daemon [action]',
-  describe: 'The host daemon: drift repair from kernel events, the overlay agent, the warm CNI socket, DNS for containers (run: foreground, stops on SIGTERM/SIGINT; status; install)',
+  describe: 'The host daemon: drift repair from kernel events, the overlay agent, the warm CNI socket, DNS for containers, the Docker plugin (run: foreground, stops on SIGTERM/SIGINT; status; install)',
   builder: (y) =>
     withDnsOptions(y)
       .positional('action', { choices: ['run', 'status', 'install'] as const, default: 'run', describe: 'run (the default), status, or install its systemd units' })
@@ -110,6 +113,8 @@ export const daemonCommand: CliCommand = {
       .option('resync', { type: 'number', default: DEFAULT_RESYNC_SECONDS, describe: 'Seconds between full passes, the backstop for lost events' })
       .option('lease-ttl', { type: 'number', default: 10, describe: 'agent: seconds after which other hosts consider this one gone if the daemon stops' })
       .option('cni-socket', { type: 'string', default: DEFAULT_CNI_SOCKET, describe: 'cni: where the installed plugin hands its calls over' })
+      .option('docker-socket', { type: 'string', default: DEFAULT_DOCKER_SOCKET, describe: "docker: the plugin socket dockerd discovers (its file name is the driver's: tnet.sock -> -d tnet)" })
+      .option('docker-host', { type: 'string', default: DEFAULT_DOCKER_HOST, describe: "docker: dockerd's API, where the names of the networks it makes are read" })
       .option('systemd-dir', { type: 'string', describe: `install: write ${DAEMON_SERVICE_UNIT} and ${CNI_SOCKET_UNIT} here (e.g. /etc/systemd/system)` })
       .example('$0 daemon', 'keep this host converged (foreground)')
       .example('$0 daemon status', 'roles, recent repairs, what waits')
@@ -124,6 +129,11 @@ export const daemonCommand: CliCommand = {
       else env.io.out(formatDaemonStatus(status));
       return 0;
     }
-    return runRoles(args, env, parseRoles(String(args['roles'])), { resyncSeconds: positiveSeconds(args, 'resync'), cniSocket: String(args['cni-socket']) });
+    return runRoles(args, env, parseRoles(String(args['roles'])), {
+      resyncSeconds: positiveSeconds(args, 'resync'),
+      cniSocket: String(args['cni-socket']),
+      dockerSocket: String(args['docker-socket']),
+      dockerHost: String(args['docker-host']),
+    });
   },
 };

@@ -4,9 +4,10 @@ import type { Role } from '../role.js';
 import { agentRole } from './agent.js';
 import { cniRole } from './cni.js';
 import { dnsRole } from './dns.js';
+import { dockerRole } from './docker.js';
 import { repairRole } from './repair.js';
 
-export const ROLES = { repair: repairRole, agent: agentRole, cni: cniRole, dns: dnsRole } as const satisfies Record<string, Role>;
+export const ROLES = { repair: repairRole, agent: agentRole, cni: cniRole, dns: dnsRole, docker: dockerRole } as const satisfies Record<string, Role>;
 export type RoleName = keyof typeof ROLES;
 export const ROLE_NAMES = Object.keys(ROLES) as RoleName[];
 

@@ -1,0 +1,274 @@
+/**
+ * tnet as Docker's network driver: each call on top of the service layer, under the host lock
+ * (as every command runs), so the records and the kernel stay consistent with CLI, CNI and the
+ * daemon's repairs. A Docker endpoint is a tnet endpoint (owner docker) whose container side
+ * Docker places itself (Handover in model/types.ts):
+ *   CreateEndpoint  records it and builds the veth, the container side parked in the host namespace;
+ *   Join            names that side to Docker (SrcName), which moves, renames and addresses it;
+ *   EndpointOperInfo / ProgramExternalConnectivity  (after Join) see it placed: from then on tnet
+ *                   repairs it, and publishes the gateway endpoint's ports through its port maps;
+ *   Leave           hands it back; DeleteEndpoint removes it as `tnet disconnect` would.
+ * Deletes of ids tnet does not know succeed (Docker retries nothing and replays nothing).
+ */
+import { TnetError } from '../errors.js';
+import { forwardsOf } from '../firewall/forwards.js';
+import { cidrsOverlap, parseCidr } from '../model/cidr.js';
+import { inputError } from '../model/fields.js';
+import { validateMac } from '../model/names.js';
+import type { Endpoint, EndpointOwner, Network } from '../model/types.js';
+import type { ServiceContext } from '../service/context.js';
+import { connectLocked, removeEndpointsLocked } from '../service/endpoints.js';
+import { handOverLocked, placement, withHandover } from '../service/handover.js';
+import { createNetworkLocked, hostRoutes, removeNetworkLocked } from '../service/networks.js';
+import { setPortsLocked } from '../service/ports.js';
+import { isTnetAddressSpace } from './ipam.js';
+import { addressOf, DOCKER_NETWORK_LABEL, networkIntent, type NetworkIntent } from './options.js';
+import { choosePorts, type DockerPortBinding } from './ports.js';
+import type { DockerRecords } from './records.js';
+import type { DockerCall, EndpointCall } from './wire.js';
+
+export interface DriverContext {
+  readonly ctx: ServiceContext;
+  readonly records: DockerRecords;
+  /** A network Docker made was created: Docker knows its name from now on. */
+  readonly created: (networkId: string) => void;
+}
+
+/** The container side's name in the host namespace, as Join hands it to Docker: tnd + the endpoint's short id. */
+export const parkedNameFor = (endpointId: string): string => `tnd${endpointId.slice(0, 12)}`;
+
+export const findNetwork = async (d: DriverContext, networkId: string): Promise<Network | undefined> => {
+  const networks = await d.ctx.repo.listNetworks();
+  const made = networks.find((n) => n.labels[DOCKER_NETWORK_LABEL] === networkId);
+  if (made !== undefined) return made;
+  const attached = await d.records.getAttachment(networkId);
+  return attached === undefined ? undefined : networks.find((n) => n.name === attached.network);
+};
+
+const requireNetwork = async (d: DriverContext, networkId: string): Promise<Network> => {
+  const n = await findNetwork(d, networkId);
+  if (n === undefined) throw new TnetError('notFound', `network ${networkId.slice(0, 12)} is unknown to tnet (its state may have been lost); remove it with 'docker network rm' and create it again`, { target: networkId });
+  return n;
+};
+
+const isDockerEndpoint = (e: Endpoint, endpointId: string): boolean => e.owner.kind === 'docker' && e.owner.endpointId === endpointId;
+
+const findEndpoint = async (d: DriverContext, call: EndpointCall): Promise<{ network: Network; endpoint: Endpoint } | undefined> => {
+  const network = await findNetwork(d, call.networkId);
+  const endpoint = network && (await d.ctx.repo.listEndpoints(network.name)).find((e) => isDockerEndpoint(e, call.endpointId));
+  return network === undefined || endpoint === undefined ? undefined : { network, endpoint };
+};
+
+const requireEndpoint = async (d: DriverContext, call: EndpointCall): Promise<{ network: Network; endpoint: Endpoint }> => {
+  const found = await findEndpoint(d, call);
+  if (found !== undefined) return found;
+  await requireNetwork(d, call.networkId);
+  throw new TnetError('notFound', `endpoint ${call.endpointId.slice(0, 12)} is unknown to tnet on network ${call.networkId.slice(0, 12)}`, { target: call.endpointId });
+};
+
+const familyCfg = (n: Network, family: 4 | 6) => (family === 4 ? n.ipv4 : n.ipv6);
+
+/** An attachment must agree with the network it stands for, and take its addresses from tnet. */
+const checkAttachment = (intent: Extract<NetworkIntent, { kind: 'attach' }>, network: Network): void => {
+  const flag = '-o tnet.network';
+  if (network.driver !== 'bridge' && network.driver !== 'overlay') {
+    throw inputError(flag, `network "${network.name}" uses driver ${network.driver}; use Docker's own --network ${network.driver} for that`);
+  }
+  if (!intent.addressSpaces.every(isTnetAddressSpace)) {
+    throw inputError('--ipam-driver', `a Docker network on tnet network "${network.name}" needs tnet's IPAM (--ipam-driver tnet --ipam-opt tnet.network=${network.name} --subnet ${network.ipv4?.subnet ?? network.ipv6?.subnet ?? ''}): its addresses are shared with tnet's own endpoints${network.driver === 'overlay' ? ' and other hosts' : ''}`);
+  }
+  for (const family of [4, 6] as const) {
+    const want = family === 4 ? intent.ipv4 : intent.ipv6;
+    const have = familyCfg(network, family);
+    if (want === undefined) continue;
+    if (have === undefined || want.subnet !== have.subnet || (want.gateway !== undefined && want.gateway !== have.gateway)) {
+      throw inputError('--ipam-opt tnet.network', `the pool Docker got (${want.subnet}) is not network "${network.name}"'s (${have?.subnet ?? `no IPv${family}`}); give --ipam-opt tnet.network=${network.name}`);
+    }
+  }
+  if (intent.internal !== network.internal) {
+    throw inputError('--internal', `network "${network.name}" is ${network.internal ? '' : 'not '}internal; ${network.internal ? 'give' : 'leave out'} --internal`);
+  }
+};
+
+/**
+ * Docker's pool must not shadow a route this host has (a VPN, a LAN): Docker's own bridge checks
+ * that too. The routes of tnet's bridges are networks, which creating the network checks itself.
+ */
+const checkRoutes = async (ctx: ServiceContext, subnets: ReadonlyArray<string | undefined>): Promise<void> => {
+  const ours = new Set((await ctx.repo.listNetworks()).flatMap((n) => [n.ipv4?.subnet, n.ipv6?.subnet]));
+  const routes = (await hostRoutes(ctx)).filter((r) => !ours.has(r));
+  for (const subnet of subnets) {
+    if (subnet === undefined) continue;
+    const routed = routes.find((r) => parseCidr(r).family === parseCidr(subnet).family && cidrsOverlap(r, subnet));
+    if (routed !== undefined) throw new TnetError('conflict', `subnet ${subnet} overlaps route ${routed} on this host; choose a subnet that does not overlap`, { target: subnet });
+  }
+};
+
+const createNetwork = async (d: DriverContext, call: Extract<DockerCall, { kind: 'createNetwork' }>): Promise<void> => {
+  const intent = networkIntent(call);
+  const { ctx } = d;
+  await ctx.repo.withHostLock(async () => {
+    if (intent.kind === 'attach') {
+      const network = await ctx.repo.getNetwork(intent.network);
+      if (network === undefined) throw inputError('-o tnet.network', `network "${intent.network}" not found (see 'tnet ls'); create it first`, 'notFound');
+      checkAttachment(intent, network);
+      await d.records.attach(call.networkId, { network: network.name });
+      return;
+    }
+    const made = (await ctx.repo.listNetworks()).find((n) => n.labels[DOCKER_NETWORK_LABEL] === call.networkId);
+    if (made !== undefined && made.phase !== 'creating') return;
+    const { request } = intent;
+    await checkRoutes(ctx, [request.ipv4?.subnet, request.ipv6?.subnet]);
+    // tnet's IPAM knows the --ip-range Docker gave it; CreateNetwork does not carry it.
+    const subnet = request.ipv4?.subnet;
+    const pool = call.ipv4Data.some((p) => isTnetAddressSpace(p.addressSpace)) ? (await d.records.listPools()).find((p) => p.network === undefined && p.subnet === subnet) : undefined;
+    const ipv4 = { ...request.ipv4, ...(pool?.ipRange === undefined ? {} : { ipRange: pool.ipRange }) };
+    await createNetworkLocked(ctx, { ...request, ipv4 });
+  });
+  if (intent.kind === 'create') d.created(call.networkId);
+};
+
+const deleteNetwork = (d: DriverContext, networkId: string): Promise<void> =>
+  d.ctx.repo.withHostLock(async () => {
+    const network = await findNetwork(d, networkId);
+    if (network?.labels[DOCKER_NETWORK_LABEL] === networkId) return removeNetworkLocked(d.ctx, network.name, true);
+    if (network !== undefined) {
+      const mine = (await d.ctx.repo.listEndpoints(network.name)).filter((e) => e.owner.kind === 'docker' && e.owner.networkId === networkId);
+      if (mine.length > 0) await removeEndpointsLocked(d.ctx, mine);
+    }
+    await d.records.detach(networkId);
+  });
+
+const prefixOf = (n: Network, family: 4 | 6): number => parseCidr(familyCfg(n, family)?.subnet ?? (family === 4 ? '0.0.0.0/0' : '::/0')).prefixLength;
+
+/** What Docker did not give and tnet chose (null IPAM: the address; always the MAC, so tnet finds the interface again). */
+const interfaceReply = (call: Extract<DockerCall, { kind: 'createEndpoint' }>, network: Network, e: Endpoint): Record<string, unknown> => {
+  const chosen = {
+    ...(call.mac === undefined ? { MacAddress: e.mac } : {}),
+    ...(call.address === undefined && e.ipv4 !== undefined ? { Address: `${e.ipv4}/${prefixOf(network, 4)}` } : {}),
+    ...(call.addressIpv6 === undefined && e.ipv6 !== undefined ? { AddressIPv6: `${e.ipv6}/${prefixOf(network, 6)}` } : {}),
+  };
+  return { Interface: Object.keys(chosen).length === 0 ? null : chosen };
+};
+
+/**
+ * Docker hands an address out only once it holds it free, so another endpoint of the same Docker
+ * network still holding it is one Docker forgot: a dockerd killed with containers running starts
+ * again without taking their endpoints down. It is removed as DeleteEndpoint would have.
+ */
+const dropForgotten = async (d: DriverContext, call: Extract<DockerCall, { kind: 'createEndpoint' }>, onNetwork: readonly Endpoint[]): Promise<void> => {
+  const given = [call.address, call.addressIpv6].flatMap((a, i) => (a === undefined ? [] : [addressOf(a, i === 0 ? 'Interface.Address' : 'Interface.AddressIPv6')]));
+  const forgotten = onNetwork.filter((e) => e.owner.kind === 'docker' && e.owner.networkId === call.networkId && e.owner.endpointId !== call.endpointId && given.some((a) => a === e.ipv4 || a === e.ipv6));
+  if (forgotten.length > 0) await removeEndpointsLocked(d.ctx, forgotten);
+};
+
+const createEndpoint = (d: DriverContext, call: Extract<DockerCall, { kind: 'createEndpoint' }>): Promise<Record<string, unknown>> =>
+  d.ctx.repo.withHostLock(async () => {
+    const network = await requireNetwork(d, call.networkId);
+    const owner: EndpointOwner = { kind: 'docker', endpointId: call.endpointId, networkId: call.networkId };
+    const onNetwork = await d.ctx.repo.listEndpoints(network.name);
+    const done = onNetwork.find((e) => isDockerEndpoint(e, call.endpointId) && e.phase !== 'creating');
+    if (done === undefined) await dropForgotten(d, call, onNetwork);
+    const endpoint = done ?? (await connectLocked(d.ctx, {
+      network: network.name,
+      netns: d.ctx.kernel.hostNetns.path,
+      ifname: parkedNameFor(call.endpointId),
+      ...(call.address === undefined ? {} : { ipv4: addressOf(call.address, 'Interface.Address') }),
+      ...(call.addressIpv6 === undefined ? {} : { ipv6: addressOf(call.addressIpv6, 'Interface.AddressIPv6') }),
+      ...(call.mac === undefined ? {} : { mac: validateMac(call.mac, 'Interface.MacAddress') }),
+    }, owner));
+    return interfaceReply(call, network, endpoint);
+  });
+
+const join = (d: DriverContext, call: Extract<DockerCall, { kind: 'join' }>): Promise<Record<string, unknown>> =>
+  d.ctx.repo.withHostLock(async () => {
+    const { network, endpoint } = await requireEndpoint(d, call);
+    if (!call.sandboxKey.startsWith('/')) throw inputError('SandboxKey', `${JSON.stringify(call.sandboxKey)} is not a path to a network namespace`);
+    const parkedName = endpoint.handover?.parkedName ?? parkedNameFor(call.endpointId);
+    if (endpoint.handover?.state === 'parked') await handOverLocked(d.ctx, endpoint, { ...withHandover(endpoint, { state: 'joining' }), netns: call.sandboxKey });
+    // Docker routes through this gateway only if this becomes the container's gateway endpoint; an
+    // internal network has no way out, so it offers none (Docker would install it anyway).
+    const gateways = network.internal ? {} : {
+      ...(network.ipv4 === undefined ? {} : { Gateway: network.ipv4.gateway }),
+      ...(network.ipv6 === undefined ? {} : { GatewayIPv6: network.ipv6.gateway }),
+    };
+    return { InterfaceName: { SrcName: parkedName, DstPrefix: 'eth' }, ...gateways };
+  });
+
+/** After Join, a call that finds the interface in place (docker network connect) records it placed. */
+const settle = async (d: DriverContext, network: Network, endpoint: Endpoint): Promise<Endpoint> => handOverLocked(d.ctx, endpoint, await placement(d.ctx, network, endpoint));
+
+const endpointInfo = (d: DriverContext, call: EndpointCall): Promise<Record<string, unknown>> =>
+  d.ctx.repo.withHostLock(async () => {
+    const { network, endpoint } = await requireEndpoint(d, call);
+    await settle(d, network, endpoint);
+    return { Value: {} };
+  });
+
+/** For callers whose id may be unknown (Leave, Revoke, DeleteEndpoint: success then). */
+const withKnownEndpoint = (d: DriverContext, call: EndpointCall, fn: (found: { network: Network; endpoint: Endpoint }) => Promise<unknown>): Promise<void> =>
+  d.ctx.repo.withHostLock(async () => {
+    const found = await findEndpoint(d, call);
+    if (found !== undefined) await fn(found);
+  });
+
+/** Host ports other endpoints publish, for choosing `-P` ports. */
+const portsTaken = async (ctx: ServiceContext, self: Endpoint) => {
+  const networks = new Map((await ctx.repo.listNetworks()).map((n) => [n.name, n]));
+  const forwards = (await ctx.repo.listEndpoints()).filter((e) => e.id !== self.id).flatMap((e) => {
+    const n = networks.get(e.network);
+    return n === undefined ? [] : forwardsOf(n, e);
+  });
+  return (protocol: string, port: number, hostIp: string | undefined): boolean =>
+    forwards.some((f) => f.protocol === protocol && f.hostPort === port && (f.hostIp === undefined || hostIp === undefined || f.hostIp === hostIp));
+};
+
+/** The gateway endpoint: Docker has routed the container through it; its ports are published. */
+const programExternal = (d: DriverContext, call: EndpointCall & { readonly portmap: readonly DockerPortBinding[] }): Promise<void> =>
+  d.ctx.repo.withHostLock(async () => {
+    const { network, endpoint } = await requireEndpoint(d, call);
+    const placed = withHandover(await settle(d, network, endpoint), { gateway: true });
+    const ports = choosePorts(call.portmap, placed.ports ?? [], await portsTaken(d.ctx, placed));
+    await setPortsLocked(d.ctx, placed, ports);
+  });
+
+const revokeExternal = (d: DriverContext, call: EndpointCall): Promise<void> =>
+  withKnownEndpoint(d, call, async ({ endpoint }) => {
+    if (endpoint.handover?.gateway !== true && (endpoint.ports ?? []).length === 0) return;
+    await setPortsLocked(d.ctx, withHandover(endpoint, { gateway: false }), []);
+  });
+
+export const driverCall = async (d: DriverContext, call: DockerCall): Promise<Record<string, unknown>> => {
+  switch (call.kind) {
+    case 'networkCapabilities':
+      return { Scope: 'local', ConnectivityScope: 'local' };
+    case 'discover':
+      return {};
+    case 'createNetwork':
+      await createNetwork(d, call);
+      return {};
+    case 'deleteNetwork':
+      await deleteNetwork(d, call.networkId);
+      return {};
+    case 'createEndpoint':
+      return createEndpoint(d, call);
+    case 'join':
+      return join(d, call);
+    case 'endpointInfo':
+      return endpointInfo(d, call);
+    case 'programExternalConnectivity':
+      await programExternal(d, call);
+      return {};
+    case 'revokeExternalConnectivity':
+      await revokeExternal(d, call);
+      return {};
+    case 'leave':
+      await withKnownEndpoint(d, call, ({ endpoint }) => handOverLocked(d.ctx, endpoint, withHandover(endpoint, { state: 'leaving', gateway: false })));
+      return {};
+    case 'deleteEndpoint':
+      await withKnownEndpoint(d, call, ({ endpoint }) => removeEndpointsLocked(d.ctx, [endpoint]));
+      return {};
+    default:
+      throw new TnetError('internal', `${call.kind} is not a network driver call`);
+  }
+};

@@ -1,0 +1,84 @@
+/**
+ * Docker moves a container's interface into place with no call to the plugin: for `docker run`
+ * when it starts the container (its prestart hook mounts the container's namespace at the
+ * SandboxKey Join was given, then moves, renames, addresses and routes the interface), for
+ * `docker network connect` during Join. So the namespaces of the endpoints Docker is placing are
+ * followed (netns-watch.ts), and every change there is a look: once Docker is done (placement in
+ * service/handover.ts) the endpoint is recorded placed, the repair role takes its namespace over,
+ * and it is let go. A slow timer covers a namespace that was mounted unnoticed.
+ */
+import type { Endpoint } from '../model/types.js';
+import type { ServiceContext } from '../service/context.js';
+import { handOverLocked, placement } from '../service/handover.js';
+import { createNamespaceWatcher } from '../daemon/netns-watch.js';
+
+const RECHECK_MS = 1_000;
+
+export interface Placer {
+  /** Follows the namespaces of the endpoints being placed now (after any call that may change them). */
+  refresh(): Promise<void>;
+  stop(): void;
+}
+
+const joiningHere = (ctx: ServiceContext, e: Endpoint): boolean =>
+  e.owner.kind === 'docker' && e.handover?.state === 'joining' && e.phase === undefined && (e.host === undefined || e.host === ctx.identity?.get()?.name);
+
+export const startPlacer = (ctx: ServiceContext, log: (line: string) => void): Placer => {
+  const running = new Map<string, Promise<void>>();
+  const again = new Set<string>();
+  let followed = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+
+  const place = (path: string): Promise<void> =>
+    ctx.repo.withHostLock(async () => {
+      for (const e of (await ctx.repo.listEndpoints()).filter((x) => x.netns === path && joiningHere(ctx, x))) {
+        const network = await ctx.repo.getNetwork(e.network);
+        if (network === undefined) continue;
+        const after = await handOverLocked(ctx, e, await placement(ctx, network, e));
+        if (after.handover?.state === 'placed') log(`endpoint ${e.id.slice(0, 12)} on ${e.network}: Docker placed it as ${after.ifname} in ${path}`);
+      }
+    });
+
+  /** One look at a time per namespace; changes during a look ask for one more. */
+  const check = (path: string): void => {
+    if (running.has(path)) return void again.add(path);
+    const look = place(path)
+      .catch((e: unknown) => log(`placing endpoints in ${path}: ${e instanceof Error ? e.message : String(e)}`))
+      .finally(() => {
+        running.delete(path);
+        if (again.delete(path)) check(path);
+        else void refresh();
+      });
+    running.set(path, look);
+  };
+
+  const watcher = createNamespaceWatcher(ctx.kernel, {
+    events: (path) => check(path),
+    lost: (path) => check(path),
+    appeared: (path) => check(path),
+    gone: () => undefined,
+  });
+
+  const refresh = async (): Promise<void> => {
+    const paths = new Set((await ctx.repo.listEndpoints()).filter((e) => joiningHere(ctx, e)).map((e) => e.netns));
+    watcher.follow(paths);
+    for (const p of paths) if (!followed.has(p)) check(p);
+    followed = paths;
+    if (paths.size > 0 && timer === undefined) {
+      timer = setInterval(() => {
+        for (const p of followed) check(p);
+      }, RECHECK_MS);
+    } else if (paths.size === 0 && timer !== undefined) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  };
+
+  return {
+    refresh,
+    stop: () => {
+      clearInterval(timer);
+      watcher.close();
+    },
+  };
+};
