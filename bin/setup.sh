@@ -48,7 +48,7 @@ if $test; then
   # systemd-socket-activate: `tnet cni serve` started by a socket the way a socket unit does it.
   packages+=(systemd)
   # Docker tests: dockerd 20.10 with tnet as its remote network and IPAM driver, and
-  # docker-compose 1.29. Installing starts no daemon here (no systemd; the tests start their own).
+  # docker-compose 1.29 (not started on install; see below).
   packages+=(docker.io docker-compose)
   # The DNS bench: dnsperf drives it, aardvark-dns (Podman's) is the server it is measured beside.
   packages+=(dnsperf aardvark-dns)
@@ -67,7 +67,16 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # On a host with systemd, installing docker.io, containerd or libvirt would start them (dockerd
+  # then sets FORWARD to drop); the tests start their own, by PID. policy-rc.d says "not now".
+  guard=false
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && guard=true
+  fi
+  status=0
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+  if $guard; then rm -f /usr/sbin/policy-rc.d; fi
+  [ "$status" -eq 0 ] || exit "$status"
 fi
 
 # npm dependencies: reinstall only when the lock file changed since the last install.
