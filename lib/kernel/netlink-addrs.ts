@@ -3,7 +3,7 @@ import type { rt } from 'netlink';
 import { isTnetError, TnetError } from '../errors.js';
 import type { IpFamily } from '../model/types.js';
 import { AF_INET, AF_INET6, afOf, bytesToIp, ipToBytes, parseCidr } from './inet.js';
-import { REQUEST_TIMEOUT_MS, dump, change, createExcl, enumValue, type Rtnl } from './rtnl.js';
+import { REQUEST_TIMEOUT_MS, attempt, change, createExcl, enumValue, type Rtnl } from './rtnl.js';
 import type { AddressState, NetlinkSession, RouteState } from './types.js';
 
 type AddrOps = Pick<NetlinkSession, 'listAddresses' | 'addAddress' | 'deleteAddress' | 'listRoutes' | 'addRoute' | 'deleteRoute'>;
@@ -63,7 +63,7 @@ export const addrOps = (r: Rtnl): AddrOps => {
   };
 
   const listRoutes = async (family: IpFamily): Promise<RouteState[]> => {
-    const msgs = await dump(r, 'list routes', `IPv${family}`, () => socket.getRoutes({ family: afOf(family) }, undefined, opts));
+    const msgs = await attempt(r, 'list routes', `IPv${family}`, () => socket.getRoutes({ family: afOf(family) }, undefined, opts));
     // Main table, unicast only: local/broadcast/multicast routes are the kernel's own business.
     return (msgs ?? [])
       .filter((m) => (m.attrs.table ?? m.data.table) === RT_TABLE_MAIN && enumValue(nl.rt.RouteType, m.data.type) === 1)
@@ -73,7 +73,7 @@ export const addrOps = (r: Rtnl): AddrOps => {
   return {
     async listAddresses(family) {
       const filter = family === undefined ? {} : { family: afOf(family) };
-      const msgs = await dump(r, 'list addresses', family ? `IPv${family}` : 'all', () => socket.getAddresses(filter, undefined, opts));
+      const msgs = await attempt(r, 'list addresses', family ? `IPv${family}` : 'all', () => socket.getAddresses(filter, undefined, opts));
       return (msgs ?? [])
         .filter((m) => m.data.family === AF_INET || m.data.family === AF_INET6)
         .flatMap((m): AddressState[] => {

@@ -4,7 +4,7 @@ import { TnetError } from '../errors.js';
 import { TNET_LINK_GROUP } from '../model/names.js';
 import { bytesToMac, macToBytes } from './inet.js';
 import { vxlanLinkinfo, vxlanStateOf } from './netlink-overlay.js';
-import { REQUEST_TIMEOUT_MS, attempt, dump, change, createExcl, nested, type Rtnl } from './rtnl.js';
+import { REQUEST_TIMEOUT_MS, attempt, change, createExcl, nested, type Rtnl } from './rtnl.js';
 import type { LinkChange, LinkState, NetlinkSession } from './types.js';
 
 type CreateOpts = { mtu: number; alias?: string; masterIndex?: number; noIpv6LinkLocal?: boolean; up?: boolean; hairpin?: boolean };
@@ -120,7 +120,7 @@ export const linkOps = (r: Rtnl): LinkOps => {
 
   return {
     async listLinks() {
-      const msgs = await dump(r, 'list links', 'all', () => socket.getLinks(undefined, undefined, opts));
+      const msgs = await attempt(r, 'list links', 'all', () => socket.getLinks(undefined, undefined, opts));
       return (msgs ?? []).map((m) => toLinkState(r, m));
     },
 

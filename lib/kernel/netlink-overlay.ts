@@ -6,7 +6,7 @@
 import type { ifla, rt } from 'netlink';
 import type { IpFamily } from '../model/types.js';
 import { afOf, AF_INET, AF_INET6, bytesToIp, bytesToMac, ipToBytes, macToBytes } from './inet.js';
-import { REQUEST_TIMEOUT_MS, dump, change, nested, type NetlinkModule, type Rtnl } from './rtnl.js';
+import { REQUEST_TIMEOUT_MS, attempt, change, nested, type NetlinkModule, type Rtnl } from './rtnl.js';
 import type { FdbEntry, NeighbourEntry, NetlinkSession, VxlanState } from './types.js';
 
 type OverlayOps = Pick<NetlinkSession, 'listFdb' | 'addFdb' | 'deleteFdb' | 'listNeighbours' | 'addNeighbour' | 'deleteNeighbour'>;
@@ -53,7 +53,7 @@ export const overlayOps = (r: Rtnl): OverlayOps => {
 
   return {
     async listFdb(linkIndex) {
-      const msgs = await dump(r, 'list fdb', linkIndex === undefined ? 'all' : `link #${linkIndex}`, () =>
+      const msgs = await attempt(r, 'list fdb', linkIndex === undefined ? 'all' : `link #${linkIndex}`, () =>
         socket.getNeighbors({ family: AF_BRIDGE }, undefined, opts),
       );
       return (msgs ?? [])
@@ -81,7 +81,7 @@ export const overlayOps = (r: Rtnl): OverlayOps => {
     },
 
     async listNeighbours(family) {
-      const msgs = await dump(r, 'list neighbours', `IPv${family}`, () => socket.getNeighbors({ family: afOf(family) }, undefined, opts));
+      const msgs = await attempt(r, 'list neighbours', `IPv${family}`, () => socket.getNeighbors({ family: afOf(family) }, undefined, opts));
       return (msgs ?? []).flatMap((m): NeighbourEntry[] => {
         const f = familyOf(m.data.family);
         if (f === undefined || !m.attrs.dst) return [];

@@ -6,7 +6,7 @@ import { addrOps } from './netlink-addrs.js';
 import { linkOps } from './netlink-links.js';
 import { overlayOps } from './netlink-overlay.js';
 import { withNetns } from './netns.js';
-import { lanes, netlinkModule } from './rtnl.js';
+import { netlinkModule, serialize } from './rtnl.js';
 import type { KernelHooks, NetlinkSession, NetnsHandle } from './types.js';
 
 export const openNetlinkSession = (netns: NetnsHandle, hooks: KernelHooks = {}): NetlinkSession => {
@@ -15,7 +15,7 @@ export const openNetlinkSession = (netns: NetnsHandle, hooks: KernelHooks = {}):
   // Without a listener an asynchronous socket error would be thrown at the process; requests
   // already fail on their own (error reply or timeout), so there is nothing more to do here.
   socket.socket.on('error', () => undefined);
-  const r = { nl, socket, schedule: lanes(), beforeChange: hooks.beforeChange ?? (() => undefined) };
+  const r = { nl, socket, exclusive: serialize(), beforeChange: hooks.beforeChange ?? (() => undefined) };
   let open = true;
   return {
     ...linkOps(r),

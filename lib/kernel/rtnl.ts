@@ -41,58 +41,24 @@ export const netlinkModule = (): NetlinkModule => {
 export interface Rtnl {
   readonly nl: NetlinkModule;
   readonly socket: RtNetlinkSocket;
-  /** Runs a call on the socket when its turn comes (see lanes): a dump alone, other requests side by side. */
-  readonly schedule: <T>(call: () => Promise<T>, dump: boolean) => Promise<T>;
+  /** Runs one request at a time on the socket (see serialize). */
+  readonly exclusive: <T>(call: () => Promise<T>) => Promise<T>;
   /** Told before every request that changes the kernel (see KernelHooks). */
   readonly beforeChange: (what: string) => void;
 }
 
 /**
- * How many single-reply requests a session keeps in flight. Their answers wait in the socket's
- * receive buffer until the event loop reads them, and the kernel drops an answer that does not
- * fit, which would leave its request to time out: 32 answers stay far below the default 208 KiB.
+ * netlink@0.3.0 keeps one "multipart in progress" slot per socket: a reply that arrives while a
+ * dump is being received cuts the dump short ("Multipart message not terminated properly"), and
+ * the kernel refuses a second concurrent dump (EBUSY). So a session sends one request at a time.
  */
-export const MAX_IN_FLIGHT = 32;
-
-/**
- * The order of calls on one socket. netlink@0.3.0 keeps one "multipart in progress" slot per
- * socket: any reply that arrives while a dump is being received cuts the dump short ("Multipart
- * message not terminated properly"), and the kernel refuses a second concurrent dump (EBUSY). So a
- * dump runs alone. Other requests (changes, a link by name) get one answer each, matched to them
- * by sequence number, so up to MAX_IN_FLIGHT go out without waiting for each other: the kernel
- * carries out each inside its send, in the order sent, and the caller pays one wake-up of its
- * event loop per MAX_IN_FLIGHT answers instead of one per request (on a loaded machine each
- * wake-up waits for a CPU: a bridge put back with 500 ports took 2-3 s at load 20, one request
- * after the other). Calls start in the order they were made.
- */
-export const lanes = (): (<T>(call: () => Promise<T>, dump: boolean) => Promise<T>) => {
-  const queue: Array<{ readonly dump: boolean; readonly start: () => void }> = [];
-  let running = 0;
-  let dumping = false;
-  const pump = (): void => {
-    for (let next = queue[0]; next !== undefined && !dumping && (next.dump ? running === 0 : running < MAX_IN_FLIGHT); next = queue[0]) {
-      queue.shift();
-      running++;
-      dumping = next.dump;
-      next.start();
-    }
+export const serialize = (): (<T>(call: () => Promise<T>) => Promise<T>) => {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(call: () => Promise<T>): Promise<T> => {
+    const run = tail.then(call, call);
+    tail = run.catch(() => undefined);
+    return run;
   };
-  return <T>(call: () => Promise<T>, dump: boolean): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const done = (): void => {
-        running--;
-        dumping = false;
-        pump();
-      };
-      const start = (): void => {
-        new Promise<T>((r) => r(call())).then(
-          (v) => (done(), resolve(v)),
-          (e: unknown) => (done(), reject(e)),
-        );
-      };
-      queue.push({ dump, start });
-      pump();
-    });
 };
 
 /** A request that gets no answer (the socket died) fails instead of hanging the caller. */
@@ -105,15 +71,15 @@ export const createExcl = (nl: NetlinkModule): number => nl.FlagsNew.CREATE | nl
  * Runs one netlink call, mapping its error to a TnetError naming op and target. Errno names in
  * `absent` mean "already gone" and resolve to undefined, which is how deletes stay idempotent.
  */
-export const attempt = <T>(r: Rtnl, op: string, target: string, call: () => Promise<T>, absent: readonly string[] = []): Promise<T | undefined> =>
-  run(r, op, target, call, absent, false);
-
-/** attempt() for a dump (a request answered by many messages): it runs alone on the socket. */
-export const dump = <T>(r: Rtnl, op: string, target: string, call: () => Promise<T>): Promise<T | undefined> => run(r, op, target, call, [], true);
-
-const run = async <T>(r: Rtnl, op: string, target: string, call: () => Promise<T>, absent: readonly string[], isDump: boolean): Promise<T | undefined> => {
+export const attempt = async <T>(
+  r: Rtnl,
+  op: string,
+  target: string,
+  call: () => Promise<T>,
+  absent: readonly string[] = [],
+): Promise<T | undefined> => {
   try {
-    return await r.schedule(call, isDump);
+    return await r.exclusive(call);
   } catch (e) {
     if (absent.includes(errnoNameOf(e) ?? '')) return undefined;
     throw kernelError(e, op, target);

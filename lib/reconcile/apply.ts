@@ -2,9 +2,7 @@
  * Executes a plan's actions in order. Every object this pass creates is remembered with how to
  * remove it; if an action fails, those are removed in reverse order and the error is rethrown,
  * so a failed pass leaves the kernel as it found it (sysctls aside: they are host-wide and only
- * ever switched on, as Docker does). A run of changes to distinct existing links of one namespace
- * (a bridge put back with its 500 ports enslaved again) goes out side by side rather than one
- * round trip each (see lanes in kernel/rtnl.ts).
+ * ever switched on, as Docker does).
  */
 import { TnetError } from '../errors.js';
 import { deleteTableCommands, replaceTableCommands } from '../firewall/encode.js';
@@ -186,47 +184,19 @@ const run = async (kernel: Kernel, s: Sessions, a: Action): Promise<Undo | undef
   }
 };
 
-/**
- * Consecutive actions that may run side by side: changes of existing links in one namespace, one
- * action per link, none to a link another of them names as its master (a bridge's MTU and its
- * ports' depend on each other). Nothing else: creations depend on what came before, and their
- * undos must run in reverse order of creation.
- */
-export const sideBySide = (actions: readonly Action[]): Action[][] => {
-  const groups: Action[][] = [];
-  const touched = new Set<string>();
-  const masters = new Set<string>();
-  for (const a of actions) {
-    const head = groups.at(-1)?.[0];
-    const joins = head?.do === 'setLink' && a.do === 'setLink' && a.netns === head.netns &&
-      !touched.has(a.link) && !masters.has(a.link) && (a.change.master === undefined || !touched.has(a.change.master));
-    if (!joins) {
-      groups.push([]);
-      touched.clear();
-      masters.clear();
-    }
-    groups.at(-1)?.push(a);
-    if (a.do !== 'setLink') continue;
-    touched.add(a.link);
-    if (a.change.master !== undefined) masters.add(a.change.master);
-  }
-  return groups;
-};
-
-const failed = (action: Action, e: unknown): TnetError =>
-  new TnetError(e instanceof TnetError ? e.kind : 'kernel', `${describeAction(action)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-
 export const applyActions = async (kernel: Kernel, actions: readonly Action[], context: ApplyContext = {}): Promise<void> => {
   const sessions = new Sessions(kernel, context.hostLinks);
   const undos: Undo[] = [];
   try {
-    for (const group of sideBySide(actions)) {
-      // Every action of a group is let finish, so whatever it made is undone with the rest.
-      const results = await Promise.allSettled(group.map((a) => run(kernel, sessions, a)));
-      for (const r of results) if (r.status === 'fulfilled' && r.value !== undefined) undos.push(r.value);
-      const first = results.findIndex((r) => r.status === 'rejected');
-      const result = results[first];
-      if (result?.status === 'rejected') throw failed(group[first] as Action, result.reason);
+    for (const action of actions) {
+      let undo: Undo | undefined;
+      try {
+        undo = await run(kernel, sessions, action);
+      } catch (e) {
+        const kind = e instanceof TnetError ? e.kind : 'kernel';
+        throw new TnetError(kind, `${describeAction(action)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }
+      if (undo) undos.push(undo);
     }
   } catch (e) {
     for (const undo of undos.reverse()) await undo().catch(() => undefined); // best effort: the original error matters
