@@ -50,6 +50,8 @@ export interface Repairer {
 }
 
 const RECENT = 20;
+/** A bridge put back with its 500 ports is one line per port: the log names the first few. */
+const LOGGED_ACTIONS = 20;
 /**
  * Before a pass, the worker waits for requests to pause, so what arrives over several socket reads
  * becomes one pass: QUIET_MS (at most COALESCE_MAX_MS) for a few requests; for a burst (more than
@@ -108,7 +110,8 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
     recent.push(entry);
     if (recent.length > RECENT) recent.shift();
     if (actions.length > 0) log(`repaired (${entry.trigger}; ${entry.scope}): ${actions.length} change(s) in ${ms} ms`);
-    for (const a of actions) log(`  ${a}`);
+    for (const a of actions.slice(0, LOGGED_ACTIONS)) log(`  ${a}`);
+    if (actions.length > LOGGED_ACTIONS) log(`  ... and ${actions.length - LOGGED_ACTIONS} more (tnet daemon status lists them)`);
     for (const n of notes) log(`note: ${n}`);
   };
 

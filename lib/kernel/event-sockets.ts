@@ -14,7 +14,7 @@ import type * as Raw from 'netlink/dist/raw.js';
 import type * as Structs from 'netlink/dist/structs.js';
 import type { NftBatch, NftEvent, RtnlEvent } from './event-types.js';
 import { parseNftMessage } from './nft-event-parse.js';
-import { forceReceiveBuffer, netlinkPortOf } from './libc.js';
+import { droppedCount, forceReceiveBuffer, netlinkPortOf, noOverrunError } from './libc.js';
 import { withNetns } from './netns.js';
 import { netlinkModule } from './rtnl.js';
 import { parseRtnlEvent } from './rtnl-event-parse.js';
@@ -37,12 +37,13 @@ const NETLINK_ROUTE = 0;
 const NETLINK_NETFILTER = 12;
 const NFNLGRP_NFTABLES = 7;
 /**
- * Deleting a bridge with 500 ports notifies ~500 link changes at once (~2 KB each, several KB of
- * buffer each). SO_RCVBUF is capped by net.core.rmem_max (208 KB on a stock Debian): the host's
- * sockets force their buffer past it (forceBuffer); a smaller buffer only means more overruns,
- * each costing a full pass.
+ * Deleting a bridge with 500 ports notifies ~1 500 link and FDB changes at once, and putting it
+ * back as many again (several KB of buffer each), while the daemon is busy with the repair.
+ * SO_RCVBUFFORCE lifts SO_RCVBUF's cap, net.core.rmem_max (208 KB on a stock Debian), for the
+ * host's sockets (see watchOverruns); the buffer is only a limit, memory is taken as messages
+ * wait. A smaller buffer only means more overruns, each costing a full pass.
  */
-const RECV_BUFFER_BYTES = 8 << 20;
+export const BURST_BUFFER_BYTES = 32 << 20;
 
 export interface EventHandlers<E> {
   /** Notifications received in one read of the socket, in order. */
@@ -75,19 +76,40 @@ const load = (): Loaded => {
  * The package keeps the socket's fd to itself: find it among ours by the port it is bound to.
  * One scan of /proc/self/fd, so only for the host's few sockets.
  */
-const forceBuffer = (socket: Raw.RawNetlinkSocket, target: string): void => {
-  if (socket.getRecvBufferSize() >= RECV_BUFFER_BYTES) return;
+const fdOf = (socket: Raw.RawNetlinkSocket): number | undefined => {
   const port = socket.address().port;
-  for (const entry of readdirSync('/proc/self/fd')) {
-    const fd = Number(entry);
-    if (netlinkPortOf(fd) !== port) continue;
-    try {
-      forceReceiveBuffer(fd, RECV_BUFFER_BYTES, target);
-    } catch {
-      // Without CAP_NET_ADMIN the capped buffer stays: overruns then cost full passes.
-    }
-    return;
+  return readdirSync('/proc/self/fd').map(Number).find((fd) => netlinkPortOf(fd) === port);
+};
+
+/**
+ * For the sockets that get bursts (the host's): a big buffer, and overruns counted rather than
+ * reported as a socket error. netlink@0.3's addon aborts the whole process when its poll sees a
+ * socket error (EPOLLERR: it builds the exception with a null string), and an overrun is one.
+ * With NETLINK_NO_ENOBUFS the kernel only counts what it drops; the returned check compares that
+ * count after each read, so an overrun still costs a full pass. Without CAP_NET_ADMIN or the fd,
+ * the capped buffer and the kernel's ENOBUFS stay.
+ */
+const watchOverruns = (socket: Raw.RawNetlinkSocket, bufferBytes: number, target: string): (() => number) | undefined => {
+  const fd = fdOf(socket);
+  if (fd === undefined) return undefined;
+  try {
+    if (socket.getRecvBufferSize() < bufferBytes) forceReceiveBuffer(fd, bufferBytes, target);
+    noOverrunError(fd, target);
+  } catch {
+    return undefined;
   }
+  let dropped = droppedCount(fd, target);
+  // Called from the addon's read callback, where a throw would abort the process too.
+  return () => {
+    try {
+      const now = droppedCount(fd, target);
+      const lost = now - dropped;
+      dropped = now;
+      return lost;
+    } catch {
+      return 0;
+    }
+  };
 };
 
 /**
@@ -100,11 +122,11 @@ const openRaw = <E>(
   groups: readonly number[],
   collect: (type: number, data: Buffer, out: E[]) => void,
   on: EventHandlers<E>,
-  bigBuffer = false,
+  burstBuffer?: number,
 ): EventSocket => {
   const { RawNetlinkSocket, parseMessages } = load();
   const socket = withNetns(netns.fd, () => {
-    const s = new RawNetlinkSocket(protocol, { recvBufferSize: RECV_BUFFER_BYTES, sendBufferSize: 0 });
+    const s = new RawNetlinkSocket(protocol, { recvBufferSize: burstBuffer ?? BURST_BUFFER_BYTES, sendBufferSize: 0 });
     try {
       for (const g of groups) s.addMembership(g);
     } catch (e) {
@@ -113,9 +135,11 @@ const openRaw = <E>(
     }
     return s;
   });
-  if (bigBuffer) forceBuffer(socket, netns.path);
+  const overruns = burstBuffer === undefined ? undefined : watchOverruns(socket, burstBuffer, netns.path);
   let open = true;
   socket.on('message', (buf: Buffer) => {
+    const lost = overruns?.() ?? 0;
+    if (lost > 0) on.lost(`${netns.path}: ${lost} notification(s) dropped (receive buffer full)`, false);
     let messages;
     try {
       messages = parseMessages(buf);
@@ -140,14 +164,17 @@ const openRaw = <E>(
   };
 };
 
-/** rtnetlink notifications of `groups` in `netns`; bigBuffer for a namespace with bursts (the host's). */
-export const openRtnlEvents = (netns: NetnsHandle, groups: readonly RtnlGroup[], on: EventHandlers<RtnlEvent>, bigBuffer = false): EventSocket => {
+/**
+ * rtnetlink notifications of `groups` in `netns`; burstBuffer (bytes, BURST_BUFFER_BYTES) for a
+ * namespace with bursts (the host's): see watchOverruns.
+ */
+export const openRtnlEvents = (netns: NetnsHandle, groups: readonly RtnlGroup[], on: EventHandlers<RtnlEvent>, burstBuffer?: number): EventSocket => {
   const nl = netlinkModule();
   const collect = (type: number, data: Buffer, out: RtnlEvent[]): void => {
     const e = parseRtnlEvent(nl, type, data);
     if (e !== undefined) out.push(e);
   };
-  return openRaw(netns, NETLINK_ROUTE, groups.map((g) => RTNL_GROUPS[g]), collect, on, bigBuffer);
+  return openRaw(netns, NETLINK_ROUTE, groups.map((g) => RTNL_GROUPS[g]), collect, on, burstBuffer);
 };
 
 /**
@@ -164,5 +191,5 @@ export const openNftEvents = (netns: NetnsHandle, on: EventHandlers<NftBatch>): 
       pending = [];
     }
   };
-  return openRaw(netns, NETLINK_NETFILTER, [NFNLGRP_NFTABLES], collect, on, true);
+  return openRaw(netns, NETLINK_NETFILTER, [NFNLGRP_NFTABLES], collect, on, BURST_BUFFER_BYTES);
 };

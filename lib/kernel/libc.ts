@@ -29,6 +29,7 @@ interface Libc {
   flock: (fd: number, op: number) => number;
   getsockname: (fd: number, addr: Buffer, len: number[]) => number;
   setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
+  getsockopt: (fd: number, level: number, name: number, value: Buffer, len: number[]) => number;
   socket: (domain: number, type: number, protocol: number) => number;
   bind: (fd: number, addr: Buffer, len: number) => number;
   listen: (fd: number, backlog: number) => number;
@@ -52,6 +53,7 @@ const load = (): Libc => {
     flock: lib.func('int flock(int fd, int op)'),
     getsockname: lib.func('int getsockname(int fd, _Out_ uint8_t *addr, _Inout_ uint32_t *len)'),
     setsockopt: lib.func('int setsockopt(int fd, int level, int name, const uint8_t *value, uint32_t len)'),
+    getsockopt: lib.func('int getsockopt(int fd, int level, int name, _Out_ uint8_t *value, _Inout_ uint32_t *len)'),
     socket: lib.func('int socket(int domain, int type, int protocol)'),
     bind: lib.func('int bind(int fd, const uint8_t *addr, uint32_t len)'),
     listen: lib.func('int listen(int fd, int backlog)'),
@@ -101,6 +103,21 @@ export const netlinkPortOf = (fd: number): number | undefined => {
 /** SO_RCVBUFFORCE: a receive buffer above net.core.rmem_max (needs CAP_NET_ADMIN). */
 export const forceReceiveBuffer = (fd: number, bytes: number, target: string): void =>
   setIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, bytes, `SO_RCVBUFFORCE on ${target}`);
+
+const SOL_NETLINK = 270;
+const NETLINK_NO_ENOBUFS = 5;
+const SO_MEMINFO = 55;
+const SK_MEMINFO_DROPS = 8;
+
+/** NETLINK_NO_ENOBUFS: an overrun drops notifications without setting an error on the socket. */
+export const noOverrunError = (fd: number, target: string): void => setIntOption(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, 1, `NETLINK_NO_ENOBUFS on ${target}`);
+
+/** How many messages the kernel has dropped for this socket so far (SO_MEMINFO's SK_MEMINFO_DROPS). */
+export const droppedCount = (fd: number, target: string): number => {
+  const info = Buffer.alloc(4 * 9);
+  check(load().getsockopt(fd, SOL_SOCKET, SO_MEMINFO, info, [info.length]), 'getsockopt SO_MEMINFO', target);
+  return info.readUInt32LE(4 * SK_MEMINFO_DROPS);
+};
 
 /** socket(2), non-blocking and close-on-exec, as Node expects the fds it is handed. */
 export const socketFd = (domain: number, type: number, target: string): number => {

@@ -7,16 +7,30 @@
 import { TnetError } from '../errors.js';
 import { deleteTableCommands, replaceTableCommands } from '../firewall/encode.js';
 import { addElementCommands, deleteElementCommands, forgetElementCommands } from '../firewall/forwards.js';
-import type { Kernel, NetlinkSession, NetnsHandle } from '../kernel/types.js';
+import type { Kernel, LinkState, NetlinkSession, NetnsHandle } from '../kernel/types.js';
 import type { Action } from './actions.js';
 import { describeAction } from './actions.js';
 
 type Undo = () => Promise<void>;
 
+/**
+ * Links the pass observed in the host namespace: their indexes need no lookup (a bridge put back
+ * with 500 ports would otherwise cost 500 lookups). Observed under the same host lock, in the
+ * same pass, they are as current as a lookup at the start of the pass would be.
+ */
+export interface ApplyContext {
+  readonly hostLinks?: readonly LinkState[];
+}
+
 /** Netlink sessions per container namespace, opened on first use within one pass. */
 class Sessions {
   private readonly open = new Map<string, { handle: NetnsHandle; session: NetlinkSession }>();
-  constructor(private readonly kernel: Kernel) {}
+  constructor(
+    private readonly kernel: Kernel,
+    hostLinks: readonly LinkState[] = [],
+  ) {
+    this.indexes.set(undefined, new Map(hostLinks.map((l) => [l.name, l.index])));
+  }
 
   get(netns: string | undefined): NetlinkSession {
     if (netns === undefined) return this.kernel.host;
@@ -170,8 +184,8 @@ const run = async (kernel: Kernel, s: Sessions, a: Action): Promise<Undo | undef
   }
 };
 
-export const applyActions = async (kernel: Kernel, actions: readonly Action[]): Promise<void> => {
-  const sessions = new Sessions(kernel);
+export const applyActions = async (kernel: Kernel, actions: readonly Action[], context: ApplyContext = {}): Promise<void> => {
+  const sessions = new Sessions(kernel, context.hostLinks);
   const undos: Undo[] = [];
   try {
     for (const action of actions) {

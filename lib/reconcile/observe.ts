@@ -80,7 +80,17 @@ const observeNamespace = async (kernel: Kernel, path: string): Promise<ObservedE
 };
 
 const inScope = (d: DesiredEndpoint, scope: Scope): boolean => scope === 'all' || scope.endpoints.has(d.endpoint.id);
-const hostSideInScope = (d: DesiredEndpoint, scope: Scope): boolean => inScope(d, scope) || (scope !== 'all' && scope.hostSides?.has(d.endpoint.id) === true);
+
+/**
+ * Whose host side a pass checks: the endpoints in scope, those whose veth the daemon saw change,
+ * and every port of a bridge that is missing, since the pass that creates the bridge again must
+ * also put all of its ports back on it (a bridge that goes takes its ports off one by one, and a
+ * pass may start before the events of most of them are read).
+ */
+const hostSideFilter = (scope: Scope, missingBridges: ReadonlySet<string>) => (d: DesiredEndpoint): boolean =>
+  inScope(d, scope) ||
+  (scope !== 'all' && scope.hostSides?.has(d.endpoint.id) === true) ||
+  (d.objects.kind === 'veth' && missingBridges.has(d.objects.hostVeth.master));
 
 /** In a full pass, a namespace is visited when in scope or when its host side is missing. */
 const needsLook = (d: DesiredEndpoint, scope: Scope, hostLinks: ReadonlySet<string>): boolean =>
@@ -90,13 +100,22 @@ const needsLook = (d: DesiredEndpoint, scope: Scope, hostLinks: ReadonlySet<stri
 /** Past this many names one dump of every link is cheaper than a lookup each (the daemon re-enslaving a bridge's ports). */
 const LOOKUPS_BEFORE_DUMP = 32;
 
-const hostLinksFor = async (kernel: Kernel, desired: readonly DesiredNetwork[], scope: Scope): Promise<LinkState[]> => {
-  if (scope === 'all') return kernel.host.listLinks();
-  const names = new Set([...hostLinkNames(desired, (d) => hostSideInScope(d, scope)), ...(scope.goneLinks ?? [])]);
+const linksNamed = async (kernel: Kernel, names: ReadonlySet<string>): Promise<LinkState[]> => {
   if (names.size > LOOKUPS_BEFORE_DUMP) return (await kernel.host.listLinks()).filter((l) => names.has(l.name));
   const links = [];
   for (const name of names) links.push(await kernel.host.getLink(name));
   return links.filter((l): l is LinkState => l !== undefined);
+};
+
+/** The host links a pass reads, and which endpoints' host sides it checks. */
+const hostLinksFor = async (kernel: Kernel, desired: readonly DesiredNetwork[], scope: Scope): Promise<{ links: LinkState[]; hostSide: (d: DesiredEndpoint) => boolean }> => {
+  if (scope === 'all') return { links: await kernel.host.listLinks(), hostSide: () => true };
+  const networkLinks = await linksNamed(kernel, new Set(hostLinkNames(desired, () => false)));
+  const found = new Set(networkLinks.map((l) => l.name));
+  const missing = new Set(desired.flatMap(({ objects }) => (objects.bridge && !found.has(objects.bridge.name) ? [objects.bridge.name] : [])));
+  const hostSide = hostSideFilter(scope, missing);
+  const others = new Set([...hostLinkNames(desired, hostSide), ...(scope.goneLinks ?? [])].filter((n) => !found.has(n)));
+  return { links: [...networkLinks, ...(await linksNamed(kernel, others))], hostSide };
 };
 
 export const observeHost = async (
@@ -105,7 +124,7 @@ export const observeHost = async (
   scope: Scope,
   readForwards = scope === 'all',
 ): Promise<ObservedHost> => {
-  const links = await hostLinksFor(kernel, desired, scope);
+  const { links, hostSide } = await hostLinksFor(kernel, desired, scope);
   const addresses = await kernel.host.listAddresses();
   const host: ObservedNamespace = { links, addresses, routes: [] };
   const hostLinks = new Set(links.map((l) => l.name));
@@ -119,7 +138,7 @@ export const observeHost = async (
   const endpoints = new Map<string, ObservedEndpoint>();
   for (const { endpoints: eps } of desired) {
     for (const d of eps) {
-      if (scope !== 'all' && !hostSideInScope(d, scope)) endpoints.set(d.endpoint.id, { state: 'outOfScope' });
+      if (!hostSide(d)) endpoints.set(d.endpoint.id, { state: 'outOfScope' });
       else if (needsLook(d, scope, hostLinks) && 'netns' in d.objects) {
         endpoints.set(d.endpoint.id, await observeNamespace(kernel, d.objects.netns));
       }

@@ -44,7 +44,7 @@ export const reconcile = async (
     const files = planResolvConfs(wantedResolvConfs(desired), observeResolvConfs(kernel, resolvConfNamespaces(desired, departed, scope)));
     const plan = { ...kernelPlan, actions: [...kernelPlan.actions, ...files.actions], notes: [...kernelPlan.notes, ...files.notes] };
     if (plan.problems.length > 0) throw new TnetError('conflict', plan.problems.join('; '), { op: 'reconcile' });
-    if (options.dryRun !== true) await applyActions(kernel, plan.actions);
+    if (options.dryRun !== true) await applyActions(kernel, plan.actions, { hostLinks: observed.host.links });
     return { ...plan, departed };
   };
   const full = scope === 'all';

@@ -96,6 +96,22 @@ describe('bridge networks', () => {
     expect(again.ipv4).toBe(e.ipv4);
   });
 
+  it('a connect after the bridge was deleted by hand puts it back with every port, not only the new one', async () => {
+    await lab.ok('create', '--subnet', '10.54.0.0/24', 'mend');
+    const m1 = await connect('mend', lab.container('m1'));
+    const m2 = await connect('mend', lab.container('m2'));
+    const master = (veth: string): string | undefined =>
+      (JSON.parse(inNetns(lab.ns, 'ip', '-j', 'link', 'show', 'dev', veth)) as Array<{ master?: string }>)[0]?.master;
+    const bridge = master(`tnv${m1.id.slice(0, 12)}`) ?? '';
+    expect(bridge).toMatch(/^tnbr-/);
+    inNetns(lab.ns, 'ip', 'link', 'del', bridge);
+    // A scoped pass for m3 alone: the bridge it creates again must also take m1 and m2 back.
+    const m3 = await connect('mend', lab.container('m3'));
+    expect([m1, m2, m3].map((e) => master(`tnv${e.id.slice(0, 12)}`))).toEqual([bridge, bridge, bridge]);
+    expect(pings(`${TT}br-m1`, m2.ipv4!)).toBe(true);
+    await lab.ok('rm', '--force', 'mend');
+  });
+
   it('rm refuses a network in use, --force removes it and everything under it; nothing is left', async () => {
     const r = await lab.tnet('rm', 'front');
     expect(r.code).not.toBe(0);

@@ -88,6 +88,26 @@ add element inet tnet m { tcp . 8080 comment "tnet:0123456789ab:ba9876543210" : 
 });
 
 describe('receive buffers', () => {
+  it('an overrun of a burst socket is reported as lost notifications, and the process lives on', async () => {
+    const OV = `${P}ov`;
+    addNetns(OV);
+    const handle = openNetns(OV);
+    const dropped: string[] = [];
+    const events: RtnlEvent[] = [];
+    const socket = openRtnlEvents(handle, ['link'], { events: (es) => void events.push(...es), lost: (why) => void dropped.push(why) }, 16 << 10);
+    try {
+      // ip runs while this process does not read: 200 new links do not fit in 32 KB.
+      const batch = Array.from({ length: 100 }, (_, i) => `link add tevo${i} type veth peer name tevp${i}`).join('\n');
+      sh('sh', '-c', `ip -n ${OV} -batch - <<'EOF'\n${batch}\nEOF`);
+      await until('an overrun', () => dropped.find((w) => /dropped/.test(w)));
+      inNetns(OV, 'ip', 'link', 'add', 'tevlast', 'type', 'bridge');
+      await until('a link after the overrun', () => events.find((e) => e.kind === 'link' && e.name === 'tevlast'));
+    } finally {
+      socket.close();
+      handle.close();
+    }
+  });
+
   it('pass net.core.rmem_max when forced: the socket is found by its port among our fds', async () => {
     const { createRequire } = await import('node:module');
     const { readdirSync, readFileSync } = await import('node:fs');

@@ -13,7 +13,7 @@
  */
 import { loadHostRecords, type HostRecords } from '../../service/sync.js';
 import type { RtnlEvent } from '../../kernel/event-types.js';
-import { openNftEvents, openRtnlEvents, type EventSocket } from '../../kernel/event-sockets.js';
+import { BURST_BUFFER_BYTES, openNftEvents, openRtnlEvents, type EventSocket } from '../../kernel/event-sockets.js';
 import type { Endpoint } from '../../model/types.js';
 import { driftIndex, endpointsIn, type DriftIndex } from '../drift-index.js';
 import { containerEventTargets, hostEventTargets, linkNames, nftBatchTargets, type LinkNames } from '../event-targets.js';
@@ -147,7 +147,7 @@ export const repairRole: Role = {
       sockets.push(openRtnlEvents(ctx.kernel.hostNetns, HOST_GROUPS, {
         events: onHostEvents,
         lost: (why) => lost(why, [{ kind: 'full' }]),
-      }, true));
+      }, BURST_BUFFER_BYTES));
       sockets.push(openNftEvents(ctx.kernel.hostNetns, {
         events: (batches) => {
           for (const b of batches) {
