@@ -64,6 +64,12 @@ const COALESCE_MAX_MS = 25;
 const BURST = 16;
 const BURST_QUIET_MS = 20;
 const BURST_MAX_MS = 1_000;
+/**
+ * A pass planned from the records last read (the store did not answer in time) is run again this
+ * long after, until one reads the store: on a slow store the records it missed (a network
+ * removed, an endpoint added) would otherwise wait for the next event or the full pass.
+ */
+const STALE_REDO_MS = 2_000;
 
 export const createRepairer = (ctx: ServiceContext, log: (line: string) => void, clock: () => number = Date.now): Repairer => {
   const backoff = createBackoff();
@@ -76,6 +82,8 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
   let store: { reachable: boolean; error?: string; since?: string } = { reachable: true };
   let running: Promise<void> | undefined;
   let wake: NodeJS.Timeout | undefined;
+  let stale = emptyWork();
+  let redo: NodeJS.Timeout | undefined;
   let stopped = false;
   let idleWaiters: Array<() => void> = [];
   let requests = 0;
@@ -123,6 +131,19 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
     log(`repair of ${key} failed: ${message}; next try in ${Math.round(delay / 1000)} s`);
   };
 
+  const redoLater = (work: Work): void => {
+    merge(stale, work);
+    if (redo !== undefined || stopped) return;
+    redo = setTimeout(() => {
+      redo = undefined;
+      const again = stale;
+      stale = emptyWork();
+      merge(pending, again);
+      requests++;
+      kick();
+    }, STALE_REDO_MS);
+  };
+
   /** One pass; false when it failed (the caller decides whom to blame). */
   const attempt = async (work: Work): Promise<{ ok: true } | { ok: false; error: unknown }> => {
     const started = clock();
@@ -132,6 +153,7 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
       passes++;
       lastPass = iso(clock());
       noteStore(o.storeError);
+      if (o.storeError !== undefined) redoLater(work);
       remember(work, o, clock() - started);
       const changed = o.plan.actions.length > 0;
       for (const key of keysOf(work)) {
@@ -246,6 +268,7 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
     stop: async (graceMs) => {
       stopped = true;
       clearTimeout(wake);
+      clearTimeout(redo);
       await Promise.race([running, new Promise((r) => setTimeout(r, graceMs).unref())]);
       settle();
     },

@@ -11,6 +11,9 @@ import { TEST_STATE_PREFIX } from './state-dir.js';
 
 export interface TestEtcd {
   readonly endpoints: string[];
+  /** SIGSTOP / SIGCONT: an etcd that is there but does not answer, like one on a starved machine. */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -50,6 +53,7 @@ export async function startEtcd(): Promise<TestEtcd> {
 
   const stop = async (): Promise<void> => {
     if (!exited && child.pid !== undefined) {
+      process.kill(child.pid, 'SIGCONT');
       process.kill(child.pid, 'SIGTERM');
       const killed = await Promise.race([exit.then(() => true), sleep(3_000).then(() => false)]);
       if (!killed) {
@@ -65,7 +69,8 @@ export async function startEtcd(): Promise<TestEtcd> {
     const healthy = await fetch(`${client}/health`)
       .then(async (r) => ((await r.json()) as { health?: string }).health === 'true')
       .catch(() => false);
-    if (healthy) return { endpoints: [client], stop };
+    const signal = (name: NodeJS.Signals) => (): void => void (child.pid !== undefined && !exited && process.kill(child.pid, name));
+    if (healthy) return { endpoints: [client], pause: signal('SIGSTOP'), resume: signal('SIGCONT'), stop };
     if (exited || Date.now() > deadline) {
       await stop();
       throw new Error(`etcd on ${client} did not become healthy${exited ? ' (it exited)' : ''}: ${stderr}`);

@@ -71,6 +71,24 @@ describe('the daemon on a cluster host', () => {
     await come('the VXLAN device and its entries', entries);
   });
 
+  it('after a pass from the records last read (etcd not answering), reads the store again by itself once etcd answers', async () => {
+    etcd?.pause();
+    try {
+      sh('ip', '-n', lab.ns, 'neigh', 'del', remote.ipv4 ?? '', 'dev', vxlanNameFor(ov));
+      await come('the neighbour entry, while etcd does not answer', entries);
+      await waitFor('the store seen unreachable', () => d.log.some((l) => l.includes('store unreachable')), d.log);
+      // The echoes of that repair are handled (from the records last read, too) before etcd answers again.
+      await d.idle();
+      await new Promise((r) => setTimeout(r, 1_000));
+      await d.idle();
+    } finally {
+      etcd?.resume();
+    }
+    // No event follows: the daemon itself must try the store again.
+    await waitFor('the store read again', () => d.log.some((l) => l.includes('store reachable again')), d.log, 10_000);
+    expect((d.daemon.status()['repair'] as { store: { reachable: boolean } }).store.reachable).toBe(true);
+  }, 30_000);
+
   it('keeps repairing from the records it last read once etcd is gone, and says so', async () => {
     await h2Lease?.close();
     h2Lease = undefined;
@@ -80,7 +98,7 @@ describe('the daemon on a cluster host', () => {
     await come('the neighbour entry, without etcd', entries);
     sh('ip', '-n', local, 'addr', 'flush', 'dev', 'eth0');
     await come('the local container\'s address', () => sh('ip', '-n', local, '-4', 'addr', 'show', 'dev', 'eth0').includes('10.83.0.'));
-    expect(d.log.filter((l) => l.includes('store unreachable'))).toHaveLength(1);
+    expect(d.log.filter((l) => l.includes('store unreachable'))).toHaveLength(2);
     const repair = d.daemon.status()['repair'] as { store: { reachable: boolean }; recent: Array<{ fromKnownRecords?: boolean }> };
     expect(repair.store.reachable).toBe(false);
     expect(repair.recent.at(-1)?.fromKnownRecords).toBe(true);
