@@ -32,6 +32,7 @@ const AARDVARK = '/usr/lib/podman/aardvark-dns';
 const SECONDS = Number(process.env['TNET_BENCH_SECONDS'] ?? '4');
 const ROUNDS = Number(process.env['TNET_BENCH_ROUNDS'] ?? '3');
 const CHURN = Number(process.env['TNET_BENCH_CHURN'] ?? '200');
+const READY_MS = 30_000;
 
 const work = mkdtempSync(join(tmpdir(), 'tnet-bench-dns-'));
 const stateDir = join(work, 'state');
@@ -73,6 +74,7 @@ const startChild = (argv: readonly string[], ready: RegExp): Promise<ChildProces
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.on('exit', (code) => reject(new Error(`${argv.join(' ')} exited (${code}): ${seen}`)));
+    setTimeout(() => reject(new Error(`${argv.join(' ')} not ready after ${READY_MS} ms: ${seen}`)), READY_MS).unref();
   });
 
 /** aardvark's config for its network: its listen address, then one line per container. */
@@ -152,7 +154,7 @@ const main = async (): Promise<void> => {
     const upstreams = join(work, 'resolv.conf');
     writeFileSync(upstreams, `nameserver ${UPSTREAM}\n`);
     const cli = join(import.meta.dirname, '..', 'bin', 'tnet.cjs');
-    await startChild([process.execPath, '--single-threaded-gc', cli, '--host-netns', HOST, '--state-dir', stateDir, 'dns', 'serve', '--resolv-conf', upstreams], /started/);
+    await startChild([process.execPath, '--single-threaded-gc', cli, '--host-netns', HOST, '--state-dir', stateDir, 'dns', 'serve', '--resolv-conf', upstreams], /tnet daemon \(pid \d+\) serving/);
     // aardvark reads /etc/resolv.conf; `ip netns exec` puts this one there for it.
     mkdirSync(`/etc/netns/${HOST}`, { recursive: true });
     writeFileSync(`/etc/netns/${HOST}/resolv.conf`, `nameserver ${UPSTREAM}\n`);

@@ -12,6 +12,13 @@ export const printTable = (header: readonly string[], rows: ReadonlyArray<readon
 
 /** Runs a benchmark's main, reports a failure as a non-zero exit, and always cleans up. */
 export const runBench = (main: () => Promise<void>, cleanup: () => void): void => {
+  // Interrupted, a bench still removes the namespaces and processes it made.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      cleanup();
+      process.exit(130);
+    });
+  }
   main()
     .catch((e: unknown) => {
       console.error(e);
