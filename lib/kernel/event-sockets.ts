@@ -8,7 +8,7 @@
  * A socket keeps its namespace alive: whoever opens one in a container's namespace must close it
  * once the container is gone (see daemon/netns-watch.ts), or the namespace and its veth live on.
  */
-import { readdirSync } from 'node:fs';
+import { closeSync, openSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Raw from 'netlink/dist/raw.js';
 import type * as Structs from 'netlink/dist/structs.js';
@@ -44,6 +44,8 @@ const NFNLGRP_NFTABLES = 7;
  * wait. A smaller buffer only means more overruns, each costing a full pass.
  */
 export const BURST_BUFFER_BYTES = 32 << 20;
+/** A container's namespace changes a few objects at a time; more only costs a full pass. */
+export const NAMESPACE_BUFFER_BYTES = 256 << 10;
 
 export interface EventHandlers<E> {
   /** Notifications received in one read of the socket, in order. */
@@ -72,28 +74,38 @@ const load = (): Loaded => {
   return (loaded = { RawNetlinkSocket, parseMessages });
 };
 
+/** The fd the next socket gets: the lowest free one (what socket(2) returns). */
+const nextFreeFd = (): number => {
+  const fd = openSync('/dev/null', 'r');
+  closeSync(fd);
+  return fd;
+};
+
 /**
- * The package keeps the socket's fd to itself: find it among ours by the port it is bound to.
- * One scan of /proc/self/fd, so only for the host's few sockets.
+ * The package keeps the socket's fd to itself: it is the one predicted (nextFreeFd before it was
+ * made) if that is bound to the socket's port, else found among ours by that port (a scan of
+ * /proc/self/fd, which another thread opening an fd meanwhile would make necessary).
  */
-const fdOf = (socket: Raw.RawNetlinkSocket): number | undefined => {
+const fdOf = (socket: Raw.RawNetlinkSocket, predicted: number): number | undefined => {
   const port = socket.address().port;
+  if (netlinkPortOf(predicted) === port) return predicted;
   return readdirSync('/proc/self/fd').map(Number).find((fd) => netlinkPortOf(fd) === port);
 };
 
 /**
- * For the sockets that get bursts (the host's): a big buffer, and overruns counted rather than
- * reported as a socket error. netlink@0.3's addon aborts the whole process when its poll sees a
- * socket error (EPOLLERR: it builds the exception with a null string), and an overrun is one.
- * With NETLINK_NO_ENOBUFS the kernel only counts what it drops; the returned check compares that
- * count after each read, so an overrun still costs a full pass. Without CAP_NET_ADMIN or the fd,
- * the capped buffer and the kernel's ENOBUFS stay.
+ * Overruns counted rather than reported as a socket error, on every socket: netlink@0.3's addon
+ * aborts the whole process when its poll sees a socket error (EPOLLERR: it builds the exception
+ * with a null string), and an overrun is one, which a container's root could cause at will in its
+ * own namespace. With NETLINK_NO_ENOBUFS the kernel only counts what it drops; the returned check
+ * compares that count after each read, so an overrun still costs a full pass. The buffer is set
+ * past net.core.rmem_max, so it is the same on every host. Without CAP_NET_ADMIN or the fd, the
+ * capped buffer and the kernel's ENOBUFS stay.
  */
-const watchOverruns = (socket: Raw.RawNetlinkSocket, bufferBytes: number, target: string): (() => number) | undefined => {
-  const fd = fdOf(socket);
+const watchOverruns = (socket: Raw.RawNetlinkSocket, predictedFd: number, bufferBytes: number, target: string): (() => number) | undefined => {
+  const fd = fdOf(socket, predictedFd);
   if (fd === undefined) return undefined;
   try {
-    if (socket.getRecvBufferSize() < bufferBytes) forceReceiveBuffer(fd, bufferBytes, target);
+    forceReceiveBuffer(fd, bufferBytes, target);
     noOverrunError(fd, target);
   } catch {
     return undefined;
@@ -122,11 +134,12 @@ const openRaw = <E>(
   groups: readonly number[],
   collect: (type: number, data: Buffer, out: E[]) => void,
   on: EventHandlers<E>,
-  burstBuffer?: number,
+  bufferBytes: number,
 ): EventSocket => {
   const { RawNetlinkSocket, parseMessages } = load();
+  const predictedFd = nextFreeFd();
   const socket = withNetns(netns.fd, () => {
-    const s = new RawNetlinkSocket(protocol, { recvBufferSize: burstBuffer ?? BURST_BUFFER_BYTES, sendBufferSize: 0 });
+    const s = new RawNetlinkSocket(protocol, { recvBufferSize: bufferBytes, sendBufferSize: 0 });
     try {
       for (const g of groups) s.addMembership(g);
     } catch (e) {
@@ -135,7 +148,7 @@ const openRaw = <E>(
     }
     return s;
   });
-  const overruns = burstBuffer === undefined ? undefined : watchOverruns(socket, burstBuffer, netns.path);
+  const overruns = watchOverruns(socket, predictedFd, bufferBytes, netns.path);
   let open = true;
   socket.on('message', (buf: Buffer) => {
     const lost = overruns?.() ?? 0;
@@ -165,16 +178,16 @@ const openRaw = <E>(
 };
 
 /**
- * rtnetlink notifications of `groups` in `netns`; burstBuffer (bytes, BURST_BUFFER_BYTES) for a
- * namespace with bursts (the host's): see watchOverruns.
+ * rtnetlink notifications of `groups` in `netns`; bufferBytes BURST_BUFFER_BYTES for a namespace
+ * with bursts (the host's): see watchOverruns.
  */
-export const openRtnlEvents = (netns: NetnsHandle, groups: readonly RtnlGroup[], on: EventHandlers<RtnlEvent>, burstBuffer?: number): EventSocket => {
+export const openRtnlEvents = (netns: NetnsHandle, groups: readonly RtnlGroup[], on: EventHandlers<RtnlEvent>, bufferBytes = NAMESPACE_BUFFER_BYTES): EventSocket => {
   const nl = netlinkModule();
   const collect = (type: number, data: Buffer, out: RtnlEvent[]): void => {
     const e = parseRtnlEvent(nl, type, data);
     if (e !== undefined) out.push(e);
   };
-  return openRaw(netns, NETLINK_ROUTE, groups.map((g) => RTNL_GROUPS[g]), collect, on, burstBuffer);
+  return openRaw(netns, NETLINK_ROUTE, groups.map((g) => RTNL_GROUPS[g]), collect, on, bufferBytes);
 };
 
 /**

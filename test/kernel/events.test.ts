@@ -3,9 +3,12 @@
  * addresses, routes, neighbours and netconf, and nftables transactions with their committer's pid
  * and their elements' comments. Changes are made with `ip`, `sysctl` and `nft`, as a person would.
  */
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NftBatch, RtnlEvent } from '../../lib/kernel/event-types.js';
-import { openNftEvents, openRtnlEvents, type EventSocket } from '../../lib/kernel/event-sockets.js';
+import { NAMESPACE_BUFFER_BYTES, openNftEvents, openRtnlEvents, type EventSocket } from '../../lib/kernel/event-sockets.js';
 import { openNetns } from '../../lib/kernel/netns.js';
 import type { NetnsHandle } from '../../lib/kernel/types.js';
 import { addNetns, delNetnsWithPrefix, TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
@@ -107,6 +110,30 @@ describe('receive buffers', () => {
       handle.close();
     }
   });
+
+  it("an overrun of a container's socket is reported too: a container's root must not abort the daemon", async () => {
+    const OV = `${P}oc`;
+    const batchFile = join(tmpdir(), `${OV}.batch`);
+    addNetns(OV);
+    const handle = openNetns(OV);
+    const dropped: string[] = [];
+    const events: RtnlEvent[] = [];
+    const socket = openRtnlEvents(handle, ['ipv4Address'], { events: (es) => void events.push(...es), lost: (why) => void dropped.push(why) });
+    try {
+      // More address notifications than the socket's buffer (the kernel doubles what it is given) holds.
+      const count = Math.ceil((2 * NAMESPACE_BUFFER_BYTES) / 256);
+      writeFileSync(batchFile, Array.from({ length: count }, (_, i) => `addr add 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32 dev lo\n`).join(''));
+      sh('ip', '-n', OV, '-batch', batchFile);
+      await until('an overrun', () => dropped.find((w) => /dropped/.test(w)));
+      inNetns(OV, 'ip', 'addr', 'add', '192.0.2.1/32', 'dev', 'lo');
+      await until('an address after the overrun', () => events.find((e) => e.kind === 'address' && e.address === '192.0.2.1'));
+    } finally {
+      socket.close();
+      handle.close();
+      sh('ip', 'netns', 'del', OV);
+      rmSync(batchFile, { force: true });
+    }
+  }, 60_000);
 
   it('pass net.core.rmem_max when forced: the socket is found by its port among our fds', async () => {
     const { createRequire } = await import('node:module');
