@@ -75,7 +75,8 @@ describe('the daemon on a cluster host', () => {
     etcd?.pause();
     try {
       sh('ip', '-n', lab.ns, 'neigh', 'del', remote.ipv4 ?? '', 'dev', vxlanNameFor(ov));
-      await come('the neighbour entry, while etcd does not answer', entries);
+      // The pass waits STORE_READ_TIMEOUT_MS (3 s) for etcd first; a loaded machine adds its share.
+      await waitFor('the neighbour entry, while etcd does not answer', entries, d.log, 15_000);
       await waitFor('the store seen unreachable', () => d.log.some((l) => l.includes('store unreachable')), d.log);
       // The echoes of that repair are handled (from the records last read, too) before etcd answers again.
       await d.idle();
@@ -94,6 +95,7 @@ describe('the daemon on a cluster host', () => {
     h2Lease = undefined;
     await etcd?.stop();
     etcd = undefined;
+    await come('the entries before the damage', entries);
     sh('ip', '-n', lab.ns, 'neigh', 'del', remote.ipv4 ?? '', 'dev', vxlanNameFor(ov));
     await come('the neighbour entry, without etcd', entries);
     sh('ip', '-n', local, 'addr', 'flush', 'dev', 'eth0');
