@@ -223,10 +223,21 @@ const portsTaken = async (ctx: ServiceContext, self: Endpoint) => {
     forwards.some((f) => f.protocol === protocol && f.hostPort === port && (f.hostIp === undefined || hostIp === undefined || f.hostIp === hostIp));
 };
 
-/** The gateway endpoint: Docker has routed the container through it; its ports are published. */
+/** Whether an endpoint publishes, or is still taking down, any port. */
+const hasPorts = (e: Endpoint): boolean => (e.ports ?? []).length > 0 || (e.releasing ?? []).length > 0;
+
+/**
+ * The gateway endpoint: Docker has routed the container through it; its ports are published.
+ * Without ports that is the one record of its new state (where it was placed and that it is the
+ * gateway at once): nothing about ports to check, nor a firewall to change.
+ */
 const programExternal = (d: DriverContext, call: EndpointCall & { readonly portmap: readonly DockerPortBinding[] }): Promise<void> =>
   d.ctx.repo.withHostLock(async () => {
     const { network, endpoint } = await requireEndpoint(d, call);
+    if (call.portmap.length === 0 && !hasPorts(endpoint)) {
+      await handOverLocked(d.ctx, endpoint, withHandover(await placement(d.ctx, network, endpoint), { gateway: true }));
+      return;
+    }
     const placed = withHandover(await settle(d, network, endpoint), { gateway: true });
     const ports = choosePorts(call.portmap, placed.ports ?? [], await portsTaken(d.ctx, placed));
     await setPortsLocked(d.ctx, placed, ports);
@@ -234,7 +245,10 @@ const programExternal = (d: DriverContext, call: EndpointCall & { readonly portm
 
 const revokeExternal = (d: DriverContext, call: EndpointCall): Promise<void> =>
   withKnownEndpoint(d, call, async ({ endpoint }) => {
-    if (endpoint.handover?.gateway !== true && (endpoint.ports ?? []).length === 0) return;
+    if (!hasPorts(endpoint)) {
+      if (endpoint.handover?.gateway === true) await handOverLocked(d.ctx, endpoint, withHandover(endpoint, { gateway: false }));
+      return;
+    }
     await setPortsLocked(d.ctx, withHandover(endpoint, { gateway: false }), []);
   });
 

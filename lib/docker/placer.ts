@@ -29,15 +29,32 @@ export const startPlacer = (ctx: ServiceContext, log: (line: string) => void): P
   let followed = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
 
-  const place = (path: string): Promise<void> =>
-    ctx.repo.withHostLock(async () => {
-      for (const e of (await ctx.repo.listEndpoints()).filter((x) => x.netns === path && joiningHere(ctx, x))) {
-        const network = await ctx.repo.getNetwork(e.network);
-        if (network === undefined) continue;
-        const after = await handOverLocked(ctx, e, await placement(ctx, network, e));
-        if (after.handover?.state === 'placed') log(`endpoint ${e.id.slice(0, 12)} on ${e.network}: Docker placed it as ${after.ifname} in ${path}`);
+  /** The endpoints joining in this namespace, each with where Docker has got to (reads only). */
+  const looks = async (path: string): Promise<Array<{ before: Endpoint; after: Endpoint }>> => {
+    const found = [];
+    for (const e of (await ctx.repo.listEndpoints()).filter((x) => x.netns === path && joiningHere(ctx, x))) {
+      const network = await ctx.repo.getNetwork(e.network);
+      if (network !== undefined) found.push({ before: e, after: await placement(ctx, network, e) });
+    }
+    return found;
+  };
+  const placed = (l: { after: Endpoint }): boolean => l.after.handover?.state === 'placed';
+
+  /**
+   * Looks without the lock first: most events are Docker's own steps before it is done (the move,
+   * the rename, each address, the route), and a look under the lock would make the plugin call
+   * that Docker is making meanwhile wait for it. Only a placement found is looked at again under
+   * the lock (the records may have changed since) and recorded.
+   */
+  const place = async (path: string): Promise<void> => {
+    if (!(await looks(path)).some(placed)) return;
+    await ctx.repo.withHostLock(async () => {
+      for (const { before, after } of (await looks(path)).filter(placed)) {
+        await handOverLocked(ctx, before, after);
+        log(`endpoint ${before.id.slice(0, 12)} on ${before.network}: Docker placed it as ${after.ifname} in ${path}`);
       }
     });
+  };
 
   /** One look at a time per namespace; changes during a look ask for one more. */
   const check = (path: string): void => {

@@ -93,6 +93,12 @@ export interface ContainerInterface {
   readonly mtu: number;
   readonly addresses: readonly DesiredAddress[];
   readonly routes: readonly DesiredRoute[];
+  /**
+   * The runtime decides which interface routes the namespace (Docker moves its gateway endpoint
+   * before it tells the driver): a route to the same destination and metric through another
+   * interface is its choice, not drift, and is left alone.
+   */
+  readonly runtimeRoutes?: true;
 }
 
 export interface HostVeth {

@@ -33,17 +33,38 @@ export const isLocal = (e: Endpoint, cluster: ClusterView | undefined): boolean 
 
 const isRemoving = (r: Network | Endpoint): boolean => r.phase === 'removing';
 
+/**
+ * What a driver makes of one endpoint depends on that record and its network's alone, and records
+ * are immutable (the repository hands out the same object while a record is unchanged): so every
+ * pass, and the daemon's index after each store change, derives only the records that changed,
+ * not all of the host's endpoints again.
+ */
+const endpointObjectsMemo = new WeakMap<Network, WeakMap<Endpoint, EndpointObjects>>();
+const endpointObjects = (network: Network, endpoint: Endpoint): EndpointObjects => {
+  let byEndpoint = endpointObjectsMemo.get(network);
+  if (byEndpoint === undefined) endpointObjectsMemo.set(network, (byEndpoint = new WeakMap()));
+  let objects = byEndpoint.get(endpoint);
+  if (objects === undefined) byEndpoint.set(endpoint, (objects = handedOver(driverFor(network.driver).endpoint(network, endpoint), endpoint)));
+  return objects;
+};
+
 /** What the drivers make of these records, whatever their phase. */
-const driverObjects = (networks: readonly Network[], endpoints: readonly Endpoint[], cluster?: ClusterView): DesiredNetwork[] =>
-  networks.map((network) => {
-    const driver = driverFor(network.driver);
-    const mine = endpoints.filter((e) => e.network === network.name);
+const driverObjects = (networks: readonly Network[], endpoints: readonly Endpoint[], cluster?: ClusterView): DesiredNetwork[] => {
+  const byNetwork = new Map<string, Endpoint[]>();
+  for (const e of endpoints) {
+    const list = byNetwork.get(e.network);
+    if (list === undefined) byNetwork.set(e.network, [e]);
+    else list.push(e);
+  }
+  return networks.map((network) => {
+    const mine = byNetwork.get(network.name) ?? [];
     return {
       network,
-      objects: driver.network(network, cluster, mine.filter((e) => !isLocal(e, cluster))),
-      endpoints: mine.filter((e) => isLocal(e, cluster)).map((endpoint) => ({ endpoint, objects: handedOver(driver.endpoint(network, endpoint), endpoint) })),
+      objects: driverFor(network.driver).network(network, cluster, mine.filter((e) => !isLocal(e, cluster))),
+      endpoints: mine.filter((e) => isLocal(e, cluster)).map((endpoint) => ({ endpoint, objects: endpointObjects(network, endpoint) })),
     };
   });
+};
 
 /** What should exist: every record that is not being removed (records being created included). */
 export const desiredHost = (networks: readonly Network[], endpoints: readonly Endpoint[], cluster?: ClusterView): DesiredNetwork[] =>

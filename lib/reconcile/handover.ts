@@ -19,7 +19,7 @@ export const handedOver = (objects: EndpointObjects, endpoint: Endpoint): Endpoi
       return { kind: 'handedVeth', hostVeth };
     case 'placed':
       // The runtime routes the namespace's default through one endpoint only: the one it says.
-      return handover.gateway === true ? objects : { ...objects, container: { ...container, routes: [] } };
+      return { ...objects, container: { ...container, routes: handover.gateway === true ? container.routes : [], runtimeRoutes: true } };
   }
 };
 

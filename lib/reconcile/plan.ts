@@ -168,10 +168,10 @@ class Planner {
     if (!peer.up) this.actions.push({ do: 'setLink', netns, link: peer.name, change: { up: true } });
     this.addresses(ns, peer, container.addresses, netns);
     for (const route of container.routes) {
-      const present = ns.routes.some(
-        (r) => r.destination === route.destination && r.gateway === route.gateway && r.outIndex === peer.index && (r.metric ?? 0) === route.metric,
-      );
-      if (!present) this.actions.push({ do: 'addRoute', netns, link: peer.name, route });
+      const same = ns.routes.filter((r) => r.destination === route.destination && (r.metric ?? 0) === route.metric);
+      if (same.some((r) => r.gateway === route.gateway && r.outIndex === peer.index)) continue;
+      if (container.runtimeRoutes === true && same.some((r) => r.outIndex !== peer.index)) continue;
+      this.actions.push({ do: 'addRoute', netns, link: peer.name, route });
     }
   }
 

@@ -41,10 +41,18 @@ export const placement = async (ctx: ServiceContext, network: Network, e: Endpoi
   }
 };
 
-/** Records a new state of the handover; a placed interface is then checked (and repaired) at once. */
+/**
+ * Whether the kernel side has something new to follow: the interface is placed now, or is to
+ * carry the namespace's default route now. Losing the gateway asks for nothing (the runtime takes
+ * its route away itself, and a pass never removes a route).
+ */
+const asksMore = (before: Endpoint, after: Endpoint): boolean =>
+  after.handover?.state === 'placed' && (before.handover?.state !== 'placed' || (after.handover.gateway === true && before.handover.gateway !== true));
+
+/** Records a new state of the handover; an interface placed (or made the gateway) is then checked (and repaired) at once. */
 export const handOverLocked = async (ctx: ServiceContext, before: Endpoint, after: Endpoint): Promise<Endpoint> => {
   if (JSON.stringify(before) === JSON.stringify(after)) return after;
   await ctx.repo.rewrite({ endpoints: [after] });
-  if (after.handover?.state === 'placed') await syncHost(ctx, { scope: { endpoints: new Set([after.id]) } });
+  if (asksMore(before, after)) await syncHost(ctx, { scope: { endpoints: new Set([after.id]) } });
   return after;
 };

@@ -9,8 +9,11 @@ import { dirname } from 'node:path';
 
 export const tempPathOf = (path: string): string => `${path}.tmp`;
 
-/** Resolves with the new file's stat: the rename keeps its inode, size and mtime. */
-export async function writeFileAtomic(path: string, data: string): Promise<BigIntStats> {
+/**
+ * Resolves with the new file's stat: the rename keeps its inode, size and mtime. beforeRename
+ * gets that stat once the data is durable and before the file takes the path's place.
+ */
+export async function writeFileAtomic(path: string, data: string, beforeRename?: (written: BigIntStats) => void): Promise<BigIntStats> {
   const temp = tempPathOf(path);
   const file = await open(temp, 'w', 0o600);
   let written: BigIntStats;
@@ -22,6 +25,7 @@ export async function writeFileAtomic(path: string, data: string): Promise<BigIn
   } finally {
     await file.close();
   }
+  beforeRename?.(written);
   await rename(temp, path);
   // Makes the rename itself durable.
   const dir = await open(dirname(path), 'r');

@@ -24,11 +24,33 @@ export const storedValue = (key: string, entry: Entry): StoredValue => ({
   revision: String(entry.revision),
 });
 
-export const listPrefix = (ks: Keyspace, prefix: string): StoredValue[] =>
-  [...ks.entries]
-    .filter(([key]) => key.startsWith(prefix))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([key, entry]) => storedValue(key, entry));
+/**
+ * A keyspace's keys in order, sorted once per keyspace (it is immutable): a list is then a binary
+ * search and the keys under the prefix, not a sort of the whole store (an operation lists many
+ * times, and the store holds every endpoint of the host).
+ */
+const sortedKeys = new WeakMap<Keyspace, readonly string[]>();
+const keysInOrder = (ks: Keyspace): readonly string[] => {
+  let keys = sortedKeys.get(ks);
+  if (keys === undefined) sortedKeys.set(ks, (keys = [...ks.entries.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))));
+  return keys;
+};
+
+export const listPrefix = (ks: Keyspace, prefix: string): StoredValue[] => {
+  const keys = keysInOrder(ks);
+  let lo = 0;
+  for (let hi = keys.length; lo < hi; ) {
+    const mid = (lo + hi) >>> 1;
+    if ((keys[mid] as string) < prefix) lo = mid + 1;
+    else hi = mid;
+  }
+  const found: StoredValue[] = [];
+  for (let i = lo; i < keys.length && (keys[i] as string).startsWith(prefix); i++) {
+    const key = keys[i] as string;
+    found.push(storedValue(key, ks.entries.get(key) as Entry));
+  }
+  return found;
+};
 
 export const holds = (ks: Keyspace, c: Compare): boolean => {
   const entry = ks.entries.get(c.key);

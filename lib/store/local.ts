@@ -6,7 +6,8 @@
  * either the previous or the next complete file.
  */
 import type { BigIntStats } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TnetError } from '../errors.js';
 import { writeFileAtomic } from './atomic-file.js';
@@ -23,13 +24,19 @@ export interface LocalStoreOptions {
 }
 
 /**
- * The last parsed state file per path, keyed by its identity: every write renames a new file into
- * place, so an unchanged inode, size and mtime mean unchanged content. One operation's several
- * reads, and a warm process's next operations (`tnet cni serve`, the agent), then parse the file
- * once instead of once each; it grows with every endpoint.
+ * The last parsed state files per path, keyed by their identity: every write renames a new file
+ * into place, so an unchanged inode, size and mtime mean unchanged content. One operation's
+ * several reads, and a warm process's next operations (`tnet cni serve`, the agent), then parse
+ * the file once instead of once each; it grows with every endpoint. Two are kept: what this
+ * process is writing is known before its rename, and a read in between (the store's own watch,
+ * woken by the rename) still finds the previous file.
  */
-const parsedFiles = new Map<string, { readonly identity: string; readonly keyspace: Keyspace }>();
+type Parsed = { readonly identity: string; readonly keyspace: Keyspace };
+const parsedFiles = new Map<string, readonly Parsed[]>();
 const identityOf = (st: BigIntStats): string => `${st.ino}:${st.size}:${st.mtimeNs}`;
+const remember = (path: string, parsed: Parsed): void => {
+  parsedFiles.set(path, [parsed, ...(parsedFiles.get(path) ?? []).filter((p) => p.identity !== parsed.identity)].slice(0, 2));
+};
 
 export async function openLocalStore(stateDir: string, opts: LocalStoreOptions = {}): Promise<Store> {
   const { lockTimeoutMs = 30_000, watchIntervalMs = 100 } = opts;
@@ -44,9 +51,11 @@ export async function openLocalStore(stateDir: string, opts: LocalStoreOptions =
     let text: string;
     let identity: string;
     try {
-      identity = identityOf(await stat(statePath, { bigint: true }));
-      const cached = parsedFiles.get(statePath);
-      if (cached?.identity === identity) return cached.keyspace;
+      // Synchronous: one stat of a local file costs microseconds, a trip through the thread pool
+      // many times that, and an operation reads the store dozens of times.
+      identity = identityOf(statSync(statePath, { bigint: true }));
+      const cached = parsedFiles.get(statePath)?.find((p) => p.identity === identity);
+      if (cached !== undefined) return cached.keyspace;
       text = await readFile(statePath, 'utf8');
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return emptyKeyspace;
@@ -54,7 +63,7 @@ export async function openLocalStore(stateDir: string, opts: LocalStoreOptions =
     }
     try {
       const keyspace = parseKeyspace(text);
-      parsedFiles.set(statePath, { identity, keyspace });
+      remember(statePath, { identity, keyspace });
       return keyspace;
     } catch (e) {
       throw new TnetError('internal', `state file ${statePath} is corrupt: ${(e as Error).message}`, {
@@ -81,9 +90,8 @@ export async function openLocalStore(stateDir: string, opts: LocalStoreOptions =
         if (!compares.every((c) => holds(ks, c))) return false;
         if (ops.length > 0) {
           const next = applyOps(ks, ops);
-          const written = await fsOp('write', statePath, () => writeFileAtomic(statePath, serializeKeyspace(next)));
-          // What this process just wrote needs no parse on its next read (a warm `cni serve`).
-          parsedFiles.set(statePath, { identity: identityOf(written), keyspace: next });
+          // What this process writes needs no parse on its next read (a warm `cni serve`).
+          await fsOp('write', statePath, () => writeFileAtomic(statePath, serializeKeyspace(next), (written) => remember(statePath, { identity: identityOf(written), keyspace: next })));
         }
         return true;
       });

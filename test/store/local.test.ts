@@ -31,6 +31,18 @@ describe('local store', () => {
     for (const remove of removers.splice(0)) remove();
   });
 
+  it('lists exactly the keys under a prefix, in order, however many the store holds', async () => {
+    const store = await openLocalStore(stateDir());
+    const keys = Array.from({ length: 300 }, (_, i) => `/n${i % 7}/${(i * 7919) % 1000}`);
+    await store.commit([], keys.map((key) => ({ op: 'put' as const, key, value: key })));
+    for (const prefix of ['/n3/', '/n3', '/n', '/n6/99', '/o', '']) {
+      const want = [...new Set(keys)].filter((k) => k.startsWith(prefix)).sort();
+      expect((await store.list(prefix)).map((v) => v.key)).toEqual(want);
+    }
+    await store.commit([], [{ op: 'delete', key: keys[3] ?? '' }]);
+    expect((await store.list('/n3/')).map((v) => v.key)).not.toContain(keys[3]);
+  });
+
   it('creates a missing state dir with mode 0700', async () => {
     const dir = join(stateDir(), 'nested', 'state');
     await openLocalStore(dir);

@@ -87,6 +87,16 @@ describe('handover: what the kernel should hold in each state', () => {
     expect(gwPlan.map((a) => a.do)).toEqual(['addAddress', 'addRoute']);
     expect(gwPlan[1]).toMatchObject({ route: { destination: '0.0.0.0/0', gateway: '10.1.0.1', metric: 0 } });
   });
+
+  it('placed gateway endpoint: a default route Docker moved to another interface is Docker\'s choice (its Revoke follows), a missing one is put back', () => {
+    const gw = docker({ state: 'placed', parkedName: PARKED, gateway: true });
+    const links = [link(1, 'lo'), link(2, 'eth0', { kind: 'veth', mac: gw.mac }), link(3, 'eth1', { kind: 'veth' })];
+    const addresses = [{ linkIndex: 2, family: 4 as const, address: '10.1.0.2', prefixLength: 24 }];
+    const defaultVia = (outIndex: number, gateway: string, metric = 0) => ({ family: 4 as const, destination: '0.0.0.0/0', gateway, outIndex, metric, table: 254, protocol: 3, scope: 0 });
+    expect(mine(gw, hostWith(gw), { links, addresses, routes: [defaultVia(3, '10.2.0.1')] })).toEqual([]);
+    expect(mine(gw, hostWith(gw), { links, addresses, routes: [defaultVia(3, '10.2.0.1', 100)] }).map((a) => a.do)).toEqual(['addRoute']);
+    expect(mine(gw, hostWith(gw), { links, addresses, routes: [] }).map((a) => a.do)).toEqual(['addRoute']);
+  });
 });
 
 describe('handover: when Docker is done with the interface', () => {
