@@ -91,48 +91,42 @@ add element inet tnet m { tcp . 8080 comment "tnet:0123456789ab:ba9876543210" : 
 });
 
 describe('receive buffers', () => {
-  it('an overrun of a burst socket is reported as lost notifications, and the process lives on', async () => {
-    const OV = `${P}ov`;
-    addNetns(OV);
-    const handle = openNetns(OV);
-    const dropped: string[] = [];
-    const events: RtnlEvent[] = [];
-    const socket = openRtnlEvents(handle, ['link'], { events: (es) => void events.push(...es), lost: (why) => void dropped.push(why) }, 16 << 10);
-    try {
-      // ip runs while this process does not read: 200 new links do not fit in 32 KB.
-      const batch = Array.from({ length: 100 }, (_, i) => `link add tevo${i} type veth peer name tevp${i}`).join('\n');
-      sh('sh', '-c', `ip -n ${OV} -batch - <<'EOF'\n${batch}\nEOF`);
-      await until('an overrun', () => dropped.find((w) => /dropped/.test(w)));
-      inNetns(OV, 'ip', 'link', 'add', 'tevlast', 'type', 'bridge');
-      await until('a link after the overrun', () => events.find((e) => e.kind === 'link' && e.name === 'tevlast'));
-    } finally {
-      socket.close();
-      handle.close();
-    }
-  });
-
-  it("an overrun of a container's socket is reported too: a container's root must not abort the daemon", async () => {
-    const OV = `${P}oc`;
+  /**
+   * `ip -batch` floods a fresh namespace while this process does not read (spawnSync): the overrun
+   * must come as lost notifications, and the change made after it must still arrive.
+   */
+  const overrun = async (suffix: string, group: 'link' | 'ipv4Address', buffer: number | undefined, flood: readonly string[], after: readonly string[], arrived: (e: RtnlEvent) => boolean): Promise<void> => {
+    const OV = `${P}${suffix}`;
     const batchFile = join(tmpdir(), `${OV}.batch`);
     addNetns(OV);
     const handle = openNetns(OV);
     const dropped: string[] = [];
     const events: RtnlEvent[] = [];
-    const socket = openRtnlEvents(handle, ['ipv4Address'], { events: (es) => void events.push(...es), lost: (why) => void dropped.push(why) });
+    const socket = openRtnlEvents(handle, [group], { events: (es) => void events.push(...es), lost: (why) => void dropped.push(why) }, buffer);
     try {
-      // More address notifications than the socket's buffer (the kernel doubles what it is given) holds.
-      const count = Math.ceil((2 * NAMESPACE_BUFFER_BYTES) / 256);
-      writeFileSync(batchFile, Array.from({ length: count }, (_, i) => `addr add 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32 dev lo\n`).join(''));
+      writeFileSync(batchFile, flood.map((line) => `${line}\n`).join(''));
       sh('ip', '-n', OV, '-batch', batchFile);
       await until('an overrun', () => dropped.find((w) => /dropped/.test(w)));
-      inNetns(OV, 'ip', 'addr', 'add', '192.0.2.1/32', 'dev', 'lo');
-      await until('an address after the overrun', () => events.find((e) => e.kind === 'address' && e.address === '192.0.2.1'));
+      inNetns(OV, ...after);
+      await until('a change after the overrun', () => events.find(arrived));
     } finally {
       socket.close();
       handle.close();
       sh('ip', 'netns', 'del', OV);
       rmSync(batchFile, { force: true });
     }
+  };
+
+  it('an overrun of a burst socket is reported as lost notifications, and the process lives on', async () => {
+    // 200 new links do not fit in 32 KB (the kernel doubles the 16 KB asked).
+    const flood = Array.from({ length: 100 }, (_, i) => `link add tevo${i} type veth peer name tevp${i}`);
+    await overrun('ov', 'link', 16 << 10, flood, ['ip', 'link', 'add', 'tevlast', 'type', 'bridge'], (e) => e.kind === 'link' && e.name === 'tevlast');
+  });
+
+  it("an overrun of a container's socket is reported too: a container's root must not abort the daemon", async () => {
+    // More address notifications than the default buffer (doubled by the kernel) holds.
+    const flood = Array.from({ length: Math.ceil((2 * NAMESPACE_BUFFER_BYTES) / 256) }, (_, i) => `addr add 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32 dev lo`);
+    await overrun('oc', 'ipv4Address', undefined, flood, ['ip', 'addr', 'add', '192.0.2.1/32', 'dev', 'lo'], (e) => e.kind === 'address' && e.address === '192.0.2.1');
   }, 60_000);
 
   it('pass net.core.rmem_max when forced: the socket is found by its port among our fds', async () => {
