@@ -10,7 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { startProc, type Proc } from './proc.js';
 
 /** Debian's docker.io CLI; a newer one may sit earlier on PATH (/usr/local/bin). */
@@ -89,11 +89,16 @@ const mountsUnder = (dir: string): string[] =>
     .filter((m) => m.startsWith(`${dir}/`))
     .sort((a, b) => b.length - a.length);
 
-/** PIDs of processes whose command line names dir (the shims of this dockerd's containerd). */
+/**
+ * PIDs of this dockerd's containerd and shims, which outlive it reparented: Docker's own programs
+ * whose command line names dir. Not a tnet daemon serving it (its --docker-host names dir too):
+ * its owner stops it, and cleanly.
+ */
 const processesUnder = (dir: string): number[] =>
   readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((p) => {
     try {
-      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir) ? [Number(p)] : [];
+      const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      return /^(containerd|dockerd|docker-)/.test(basename(argv[0] ?? '')) && argv.some((a) => a.includes(dir)) ? [Number(p)] : [];
     } catch {
       return [];
     }
