@@ -7,7 +7,8 @@
  *   Join            names that side to Docker (SrcName), which moves, renames and addresses it;
  *   EndpointOperInfo / ProgramExternalConnectivity  (after Join) see it placed: from then on tnet
  *                   repairs it, and publishes the gateway endpoint's ports through its port maps;
- *   Leave           hands it back; DeleteEndpoint removes it as `tnet disconnect` would.
+ *   Leave           hands it back (unpublishing its ports, as the Revoke before it does);
+ *                   DeleteEndpoint removes it as `tnet disconnect` would.
  * Deletes of ids tnet does not know succeed (Docker retries nothing and replays nothing).
  */
 import { TnetError } from '../errors.js';
@@ -15,7 +16,7 @@ import { forwardsOf } from '../firewall/forwards.js';
 import { cidrsOverlap, parseCidr } from '../model/cidr.js';
 import { inputError } from '../model/fields.js';
 import { validateMac } from '../model/names.js';
-import type { Endpoint, EndpointOwner, Network } from '../model/types.js';
+import type { Endpoint, EndpointOwner, Handover, Network } from '../model/types.js';
 import type { ServiceContext } from '../service/context.js';
 import { connectLocked, removeEndpointsLocked } from '../service/endpoints.js';
 import { handOverLocked, placement, withHandover } from '../service/handover.js';
@@ -128,16 +129,16 @@ const createNetwork = async (d: DriverContext, call: Extract<DockerCall, { kind:
   if (intent.kind === 'create') d.created(call.networkId);
 };
 
-const deleteNetwork = (d: DriverContext, networkId: string): Promise<void> =>
-  d.ctx.repo.withHostLock(async () => {
-    const network = await findNetwork(d, networkId);
-    if (network?.labels[DOCKER_NETWORK_LABEL] === networkId) return removeNetworkLocked(d.ctx, network.name, true);
-    if (network !== undefined) {
-      const mine = (await d.ctx.repo.listEndpoints(network.name)).filter((e) => e.owner.kind === 'docker' && e.owner.networkId === networkId);
-      if (mine.length > 0) await removeEndpointsLocked(d.ctx, mine);
-    }
-    await d.records.detach(networkId);
-  });
+/** What a Docker network was to tnet goes: the network it made, or its endpoints on the one it stood for. */
+export const deleteNetworkLocked = async (d: DriverContext, networkId: string): Promise<void> => {
+  const network = await findNetwork(d, networkId);
+  if (network?.labels[DOCKER_NETWORK_LABEL] === networkId) return removeNetworkLocked(d.ctx, network.name, true);
+  if (network !== undefined) {
+    const mine = (await d.ctx.repo.listEndpoints(network.name)).filter((e) => e.owner.kind === 'docker' && e.owner.networkId === networkId);
+    if (mine.length > 0) await removeEndpointsLocked(d.ctx, mine);
+  }
+  await d.records.detach(networkId);
+};
 
 const prefixOf = (n: Network, family: 4 | 6): number => parseCidr(familyCfg(n, family)?.subnet ?? (family === 4 ? '0.0.0.0/0' : '::/0')).prefixLength;
 
@@ -243,14 +244,24 @@ const programExternal = (d: DriverContext, call: EndpointCall & { readonly portm
     await setPortsLocked(d.ctx, placed, ports);
   });
 
-const revokeExternal = (d: DriverContext, call: EndpointCall): Promise<void> =>
-  withKnownEndpoint(d, call, async ({ endpoint }) => {
-    if (!hasPorts(endpoint)) {
-      if (endpoint.handover?.gateway === true) await handOverLocked(d.ctx, endpoint, withHandover(endpoint, { gateway: false }));
-      return;
-    }
-    await setPortsLocked(d.ctx, withHandover(endpoint, { gateway: false }), []);
-  });
+/**
+ * No longer the gateway endpoint: its ports are unpublished (another endpoint may publish them
+ * now), then `then` is recorded. Without ports that is one record and no pass: Docker removes the
+ * route itself, and a pass never removes routes.
+ */
+const revokeLocked = async (d: DriverContext, endpoint: Endpoint, then: Partial<Handover> = {}): Promise<Endpoint> => {
+  if (!hasPorts(endpoint)) return handOverLocked(d.ctx, endpoint, withHandover(endpoint, { gateway: false, ...then }));
+  const revoked = await setPortsLocked(d.ctx, withHandover(endpoint, { gateway: false }), []);
+  return handOverLocked(d.ctx, revoked, withHandover(revoked, then));
+};
+
+/**
+ * Leave implies Revoke: Docker revokes the gateway endpoint before it leaves, but a Revoke that
+ * died with the daemon is not sent again, and the endpoint taking over as the gateway would find
+ * the ports still published by this one.
+ */
+const leave = (d: DriverContext, call: EndpointCall): Promise<void> =>
+  withKnownEndpoint(d, call, ({ endpoint }) => revokeLocked(d, endpoint, { state: 'leaving' }));
 
 export const driverCall = async (d: DriverContext, call: DockerCall): Promise<Record<string, unknown>> => {
   switch (call.kind) {
@@ -262,7 +273,7 @@ export const driverCall = async (d: DriverContext, call: DockerCall): Promise<Re
       await createNetwork(d, call);
       return {};
     case 'deleteNetwork':
-      await deleteNetwork(d, call.networkId);
+      await d.ctx.repo.withHostLock(() => deleteNetworkLocked(d, call.networkId));
       return {};
     case 'createEndpoint':
       return createEndpoint(d, call);
@@ -274,10 +285,10 @@ export const driverCall = async (d: DriverContext, call: DockerCall): Promise<Re
       await programExternal(d, call);
       return {};
     case 'revokeExternalConnectivity':
-      await revokeExternal(d, call);
+      await withKnownEndpoint(d, call, ({ endpoint }) => revokeLocked(d, endpoint));
       return {};
     case 'leave':
-      await withKnownEndpoint(d, call, ({ endpoint }) => handOverLocked(d.ctx, endpoint, withHandover(endpoint, { state: 'leaving', gateway: false })));
+      await leave(d, call);
       return {};
     case 'deleteEndpoint':
       await withKnownEndpoint(d, call, ({ endpoint }) => removeEndpointsLocked(d.ctx, [endpoint]));

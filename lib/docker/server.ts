@@ -78,7 +78,7 @@ const idsOf = (call: DockerCall | undefined): string =>
 export const startDockerPlugin = async (o: DockerPluginOptions): Promise<DockerPlugin> => {
   const learner = nameLearner(o.ctx, o.dockerSocket, o.log);
   const d: DriverContext = { ctx: o.ctx, records: dockerRecords(o.ctx.repo.store), created: (id) => learner.learn(id) };
-  await recoverDocker(o.ctx, learner, o.log);
+  await recoverDocker(d, learner, o.dockerSocket, o.log);
   const placer = startPlacer(o.ctx, o.log);
   await placer.refresh();
   let calls = 0;

@@ -192,13 +192,16 @@ const API: Record<Api, Record<string, Parser>> = {
   IpamDriver: IPAM_DRIVER,
 };
 
+/** The calls Docker sends with an empty body; every other call carries one. */
+const BODYLESS = new Set(['Plugin.Activate', 'NetworkDriver.GetCapabilities', 'IpamDriver.GetCapabilities', 'IpamDriver.GetDefaultAddressSpaces']);
+
 /** The API a path belongs to, for the error key even when the method or body is bad. */
 export const apiOf = (path: string): Api | undefined => {
   const name = /^\/([A-Za-z]+)\./.exec(path)?.[1];
   return name === 'Plugin' || name === 'NetworkDriver' || name === 'IpamDriver' ? name : undefined;
 };
 
-/** The path's call, from its body (empty means {}); 'notFound' for a method this plugin does not have. */
+/** The path's call, from its body (empty only for the calls without one); 'notFound' for a method this plugin does not have. */
 export const decodeCall = (path: string, body: string): DockerCall => {
   const api = apiOf(path);
   const method = path.slice(path.indexOf('.') + 1);
@@ -208,6 +211,11 @@ export const decodeCall = (path: string, body: string): DockerCall => {
     throw new TnetError('notFound', `${path}: tnet has no such call; it serves ${known.join(', ')}`, { target: path });
   }
   let value: unknown = {};
+  if (body.trim() === '' && !BODYLESS.has(`${api}.${method}`)) {
+    // Docker sends a call again when the plugin died before answering it, with the body the first
+    // try consumed: an empty one. Decoded as {}, a RequestPool would quietly get some other subnet.
+    throw new TnetError('busy', `${api}.${method} came without its body: Docker sends a call again with an empty body when the plugin restarted before answering it; run the docker command again`);
+  }
   if (body.trim() !== '') {
     try {
       value = JSON.parse(body);

@@ -9,7 +9,7 @@ import { cidrsOverlap } from '../model/cidr.js';
 import { ownerAlias, parseOwnerAlias } from '../model/names.js';
 import type { Endpoint } from '../model/types.js';
 import { TABLE_FAMILY, TABLE_NAME } from '../firewall/types.js';
-import { goneAdvice } from '../service/gone.js';
+import { dockerGoneFix, goneAdvice } from '../service/gone.js';
 import type { DoctorFacts, ForwardChain } from './facts.js';
 
 export type Check =
@@ -125,7 +125,7 @@ const goneFindings = (f: DoctorFacts, endpoints: readonly Endpoint[]): Finding[]
       message: e.owner.kind === 'cni' ? `endpoint ${e.network}/${e.netns} of container ${e.owner.containerId}: the namespace is gone` : goneAdvice(e),
       fix: e.owner.kind === 'cni'
         ? `a running daemon releases it (as a CNI GC would); or tnet disconnect ${e.network} --container ${e.owner.containerId}`
-        : `tnet disconnect ${e.network} --netns ${e.netns}`,
+        : e.owner.kind === 'docker' ? dockerGoneFix(e) : `tnet disconnect ${e.network} --netns ${e.netns}`,
     }));
 
 export const diagnose = (f: DoctorFacts): Finding[] => {

@@ -19,6 +19,8 @@ import { transpileTree } from './transpile.js';
 export interface TnetDaemonProc {
   readonly pid: number;
   log(): string;
+  /** Resolves once it has exited, with the signal that ended it (null when it exited by itself). */
+  readonly exited: Promise<NodeJS.Signals | null>;
   /** Resolves once it has exited. */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -32,8 +34,8 @@ export interface DockerLab {
   /** The tnet CLI as a process (for what a test does beside Docker). */
   readonly cli: string;
   daemon(): TnetDaemonProc;
-  /** Starts the tnet daemon (again); resolves once its plugin socket listens. */
-  startDaemon(): Promise<TnetDaemonProc>;
+  /** Starts the tnet daemon (again), with env added (the crash tests' step points); resolves once its plugin socket listens. */
+  startDaemon(env?: Readonly<Record<string, string>>): Promise<TnetDaemonProc>;
   destroy(): Promise<void>;
 }
 
@@ -48,16 +50,17 @@ export const startDockerLab = async (label: string): Promise<DockerLab> => {
   const children = new Set<ChildProcess>();
   let current: TnetDaemonProc | undefined;
 
-  const startDaemon = (): Promise<TnetDaemonProc> =>
+  const startDaemon = (env: Readonly<Record<string, string>> = {}): Promise<TnetDaemonProc> =>
     new Promise((resolve, reject) => {
       const args = [cli, '--host-netns', lab.ns, '--state-dir', lab.stateDir, 'daemon', '--roles', 'repair,docker', '--docker-socket', pluginSocket, '--docker-host', dockerd.host];
-      const child = spawn(process.execPath, args, { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TNET_CONFIG: '' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, args, { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TNET_CONFIG: '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
       children.add(child);
       let log = '';
-      const exited = new Promise<void>((done) => child.once('exit', () => (children.delete(child), done())));
+      const exited = new Promise<NodeJS.Signals | null>((done) => child.once('exit', (_code, signal) => (children.delete(child), done(signal))));
       const proc: TnetDaemonProc = {
         pid: child.pid ?? 0,
         log: () => log,
+        exited,
         stop: async (signal = 'SIGTERM') => {
           if (child.exitCode === null && child.signalCode === null) child.kill(signal);
           await exited;

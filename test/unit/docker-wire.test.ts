@@ -14,6 +14,13 @@ describe('Docker plugin wire', () => {
     expect(decodeCall('/IpamDriver.GetDefaultAddressSpaces', '')).toEqual({ kind: 'addressSpaces' });
   });
 
+  it('refuses an empty body for every other call: Docker resends a call the plugin died on with an empty body', () => {
+    // Decoded as {}, the resent RequestPool of `--subnet 10.61.0.0/24` would get a subnet of tnet's choice.
+    for (const path of ['/IpamDriver.RequestPool', '/IpamDriver.RequestAddress', '/NetworkDriver.CreateNetwork', '/NetworkDriver.CreateEndpoint', '/NetworkDriver.DeleteEndpoint']) {
+      expectError(() => decodeCall(path, ''), 'busy', new RegExp(`${path.slice(1).replace('.', '\\.')} came without its body: .*run the docker command again`));
+    }
+  });
+
   it('reads CreateNetwork: -o options, --ipv6, --internal and the pools', () => {
     const body = {
       NetworkID: NID,

@@ -63,6 +63,17 @@ describe('doctor checks', () => {
     ]);
   });
 
+  it('give a Docker endpoint whose container is gone Docker\'s way out, not tnet disconnect', () => {
+    const owner = { kind: 'docker' as const, endpointId: 'e'.repeat(64), networkId: 'n'.repeat(64) };
+    const dockerEp = { ...endpoint(web, '/var/run/docker/netns/0123456789ab', '10.1.0.3'), owner };
+    const [found] = diagnose({ ...healthy(), records: { ok: true, networks: [web], endpoints: [dockerEp], cluster: { peers: new Map(), mode: 'store' } }, namespacesGone: new Set([dockerEp.id]) });
+    expect(found?.message).toMatch(/^endpoint web\/\/var\/run\/docker\/netns\/0123456789ab \(Docker endpoint eeeeeeeeeeee\): the container's namespace is gone; /);
+    for (const text of [found?.message, found?.fix]) {
+      expect(text).not.toContain('tnet disconnect');
+      expect(text).toContain("the tnet daemon removes it when it starts again (systemctl restart tnet) or when Docker gives 10.1.0.3 to another container; otherwise 'docker network disconnect -f web CONTAINER' or 'docker network rm web' removes it");
+    }
+  });
+
   it('name port-forward elements and a table no record explains', () => {
     const stray = { map: 'fwd4_any_port', key: ['tcp', 8080], value: 80, comment: 'tnet:0123456789ab:0123456789ab' };
     expect(checks({ ...healthy(), forwardElements: [stray] })).toEqual(['unexplained']);
