@@ -95,7 +95,7 @@ describe('receive buffers', () => {
    * `ip -batch` floods a fresh namespace while this process does not read (spawnSync): the overrun
    * must come as lost notifications, and the change made after it must still arrive.
    */
-  const overrun = async (suffix: string, group: 'link' | 'ipv4Address', buffer: number | undefined, flood: readonly string[], after: readonly string[], arrived: (e: RtnlEvent) => boolean): Promise<void> => {
+  const overrun = async (suffix: string, group: 'link' | 'ipv4Address', buffer: number | undefined, flood: readonly string[], after: readonly [string, ...string[]], arrived: (e: RtnlEvent) => boolean): Promise<void> => {
     const OV = `${P}${suffix}`;
     const batchFile = join(tmpdir(), `${OV}.batch`);
     addNetns(OV);
