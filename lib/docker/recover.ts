@@ -20,18 +20,24 @@ import { deleteNetworkLocked, type DriverContext } from './driver.js';
 import type { NameLearner } from './names.js';
 import { DOCKER_NETWORK_LABEL, provisionalName } from './options.js';
 
-/** What Docker no longer has, against what dockerd answers now; each is removed as its call would have. */
+/**
+ * What Docker no longer has, against what dockerd answers now; each is removed as its call would
+ * have. On a shared store (a cluster) this dockerd knows only this host's endpoints: Docker
+ * networks, pools and leases may be another host's dockerd's, so only this host's endpoints go.
+ */
 const dropForgotten = async (d: DriverContext, docker: ReadonlyMap<string, DockerNetworkView>, log: (line: string) => void): Promise<void> => {
+  const self = d.ctx.identity?.get()?.name;
+  const forgotten = (await d.ctx.repo.listEndpoints()).filter((e) => e.owner.kind === 'docker' && e.host === self && docker.get(e.owner.networkId)?.endpoints.has(e.owner.endpointId) !== true);
+  if (forgotten.length > 0) {
+    log(`${forgotten.length} endpoint(s) Docker no longer has (their DeleteEndpoint did not reach tnet); removing them`);
+    await removeEndpointsLocked(d.ctx, forgotten);
+  }
+  if (self !== undefined) return;
   const made = (await d.ctx.repo.listNetworks()).flatMap((n) => n.labels[DOCKER_NETWORK_LABEL] ?? []);
   const attached = (await d.records.listAttachments()).map((a) => a.networkId);
   for (const id of new Set([...made, ...attached].filter((x) => !docker.has(x)))) {
     log(`Docker network ${id.slice(0, 12)} is gone from Docker (its DeleteNetwork did not reach tnet); removing what tnet had for it`);
     await deleteNetworkLocked(d, id);
-  }
-  const forgotten = (await d.ctx.repo.listEndpoints()).filter((e) => e.owner.kind === 'docker' && docker.get(e.owner.networkId)?.endpoints.has(e.owner.endpointId) !== true);
-  if (forgotten.length > 0) {
-    log(`${forgotten.length} endpoint(s) Docker no longer has (their DeleteEndpoint did not reach tnet); removing them`);
-    await removeEndpointsLocked(d.ctx, forgotten);
   }
   // tnet's IPAM: pools and addresses Docker did not release because the release died.
   const views = [...docker.values()];
