@@ -51,7 +51,6 @@ const readRecords = async (ctx: ServiceContext, known: HostRecords | undefined, 
 /** Nothing to change, or only port-forward elements to write blind that are all there already. */
 const nothingToDo = (ctx: ServiceContext, plan: Plan): boolean =>
   plan.actions.length === 0 || (onlyBlindAdds(plan.actions) && alreadyPresent(ctx.kernel.nft, plan.actions));
-const writesBlind = (plan: Plan): boolean => plan.actions.some((a) => a.do === 'updateForwards' && !a.observed);
 
 export interface RepairHints {
   /** The records of the last pass, to plan from when the store cannot be read. */
@@ -77,17 +76,12 @@ export const repair = async (ctx: ServiceContext, scope: Scope, hints: RepairHin
   const look = await syncHost(ctx, { scope, dryRun: true }, first.records).catch(() => undefined);
   if (look !== undefined && nothingToDo(ctx, look)) return nothing(look, first);
   return ctx.repo.withHostLock(async () => {
-    const fresh = await again(ctx, first);
     // A command that held the lock while we looked may have done the work (a connect half-way
-    // through when we looked, its veth perhaps not yet tagged, which made the look fail): what is
-    // left may be blind writes of elements it already made. A look that found only blind writes
-    // missing needs no second look: the elements themselves say whether they are there now.
-    if (look === undefined || (writesBlind(look) && !onlyBlindAdds(look.actions))) {
-      const second = await syncHost(ctx, { scope, dryRun: true }, fresh.records);
-      if (nothingToDo(ctx, second)) return nothing(second, fresh);
-    } else if (onlyBlindAdds(look.actions) && alreadyPresent(ctx.kernel.nft, look.actions)) {
-      return nothing(look, fresh);
-    }
-    return pass(ctx, scope, fresh);
+    // through when we looked), or changed the records: a disconnect and a connect of the same
+    // namespace with ports, which keeps its endpoint id, so the first look's plan is not its plan.
+    // The plan is only trusted when made from records read under the lock.
+    const fresh = await again(ctx, first);
+    const second = await syncHost(ctx, { scope, dryRun: true }, fresh.records);
+    return nothingToDo(ctx, second) ? nothing(second, fresh) : pass(ctx, scope, fresh);
   });
 };

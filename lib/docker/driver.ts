@@ -18,10 +18,11 @@ import { inputError } from '../model/fields.js';
 import { validateMac } from '../model/names.js';
 import type { Endpoint, EndpointOwner, Handover, Network } from '../model/types.js';
 import type { ServiceContext } from '../service/context.js';
-import { connectLocked, removeEndpointsLocked } from '../service/endpoints.js';
+import { connectLocked, markRemovingLocked, removeEndpointsLocked } from '../service/endpoints.js';
 import { handOverLocked, placement, withHandover } from '../service/handover.js';
 import { createNetworkLocked, hostRoutes, removeNetworkLocked } from '../service/networks.js';
 import { setPortsLocked } from '../service/ports.js';
+import { NETWORKS_ONLY, syncHost } from '../service/sync.js';
 import { isTnetAddressSpace } from './ipam.js';
 import { addressOf, DOCKER_NETWORK_LABEL, networkIntent, type NetworkIntent } from './options.js';
 import { choosePorts, type DockerPortBinding } from './ports.js';
@@ -33,6 +34,8 @@ export interface DriverContext {
   readonly records: DockerRecords;
   /** A network Docker made was created: Docker knows its name from now on. */
   readonly created: (networkId: string) => void;
+  /** Work a call goes on with after its answer: waited for on stop, its failure logged. */
+  readonly finishLater: (what: string, work: Promise<unknown>) => void;
 }
 
 /** The container side's name in the host namespace, as Join hands it to Docker: tnd + the endpoint's short id. */
@@ -263,6 +266,23 @@ const revokeLocked = async (d: DriverContext, endpoint: Endpoint, then: Partial<
 const leave = (d: DriverContext, call: EndpointCall): Promise<void> =>
   withKnownEndpoint(d, call, ({ endpoint }) => revokeLocked(d, endpoint, { state: 'leaving' }));
 
+/**
+ * Answered once the endpoint is recorded as being removed: Docker's disconnect and `run --rm` wait
+ * for the answer, and the kernel takes tens of ms to delete a veth. The rest still holds the host
+ * lock, so the next call (a CreateEndpoint handed the same address) waits for it; killed before
+ * it is done, whatever pass runs next finishes it (the role's first full pass at the latest).
+ */
+const deleteEndpoint = (d: DriverContext, call: EndpointCall): Promise<Record<string, unknown>> =>
+  new Promise((resolve, reject) => {
+    withKnownEndpoint(d, call, async ({ endpoint }) => {
+      await markRemovingLocked(d.ctx, [endpoint]);
+      const rest = syncHost(d.ctx, { scope: NETWORKS_ONLY });
+      d.finishLater(`taking endpoint ${call.endpointId.slice(0, 12)} down`, rest);
+      resolve({});
+      await rest.catch(() => undefined);
+    }).then(() => resolve({}), reject);
+  });
+
 export const driverCall = async (d: DriverContext, call: DockerCall): Promise<Record<string, unknown>> => {
   switch (call.kind) {
     case 'networkCapabilities':
@@ -291,8 +311,7 @@ export const driverCall = async (d: DriverContext, call: DockerCall): Promise<Re
       await leave(d, call);
       return {};
     case 'deleteEndpoint':
-      await withKnownEndpoint(d, call, ({ endpoint }) => removeEndpointsLocked(d.ctx, [endpoint]));
-      return {};
+      return deleteEndpoint(d, call);
     default:
       throw new TnetError('internal', `${call.kind} is not a network driver call`);
   }

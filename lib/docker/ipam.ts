@@ -148,9 +148,11 @@ export const requestAddress = (ctx: ServiceContext, records: DockerRecords, call
     }
   });
 
-export const releaseAddress = async (ctx: ServiceContext, records: DockerRecords, call: { poolId: string; address: string }): Promise<void> => {
+export const releaseAddress = async (records: DockerRecords, call: { poolId: string; address: string }): Promise<void> => {
   const pool = await records.getPool(call.poolId);
   if (pool === undefined) return;
   const address = parseIp(call.address, 'Address').address;
-  if (address !== pool.gateway) await ctx.repo.withHostLock(() => records.releaseLease(pool, address));
+  // A compare-and-delete of the lease alone: no host lock, so it does not wait for the removal
+  // its DeleteEndpoint left running (the endpoint's record holds the address until that is done).
+  if (address !== pool.gateway) await records.releaseLease(pool, address);
 };

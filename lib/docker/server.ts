@@ -51,7 +51,7 @@ const answer = async (d: DriverContext, call: DockerCall): Promise<Record<string
     case 'requestAddress':
       return requestAddress(d.ctx, d.records, call);
     case 'releaseAddress':
-      await releaseAddress(d.ctx, d.records, call);
+      await releaseAddress(d.records, call);
       return {};
     default:
       return driverCall(d, call);
@@ -77,7 +77,14 @@ const idsOf = (call: DockerCall | undefined): string =>
 
 export const startDockerPlugin = async (o: DockerPluginOptions): Promise<DockerPlugin> => {
   const learner = nameLearner(o.ctx, o.dockerSocket, o.log);
-  const d: DriverContext = { ctx: o.ctx, records: dockerRecords(o.ctx.repo.store), created: (id) => learner.learn(id) };
+  const finishing = new Set<Promise<unknown>>();
+  const finishLater = (what: string, work: Promise<unknown>): void => {
+    const tracked = work
+      .catch((e: unknown) => o.log(`${what}: ${e instanceof Error ? e.message : String(e)}; the next pass finishes it`))
+      .finally(() => finishing.delete(tracked));
+    finishing.add(tracked);
+  };
+  const d: DriverContext = { ctx: o.ctx, records: dockerRecords(o.ctx.repo.store), created: (id) => learner.learn(id), finishLater };
   await recoverDocker(d, learner, o.dockerSocket, o.log);
   const placer = startPlacer(o.ctx, o.log);
   await placer.refresh();
@@ -124,7 +131,7 @@ export const startDockerPlugin = async (o: DockerPluginOptions): Promise<DockerP
         placer.stop();
         // dockerd finds no plugin from the moment the path is gone (and waits for one to come back).
         unlinkSync(o.socketPath);
-        server.close(() => resolve());
+        server.close(() => void Promise.all(finishing).then(() => resolve()));
         server.closeIdleConnections();
       }),
     status: () => ({ socket: o.socketPath, calls, failures }),

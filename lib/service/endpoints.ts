@@ -199,9 +199,17 @@ export const findEndpoint = async (ctx: ServiceContext, networkName: string, ref
  * forgets the record. Killed anywhere in between, the next operation finishes the removal.
  */
 export const removeEndpointsLocked = async (ctx: ServiceContext, endpoints: readonly Endpoint[]): Promise<void> => {
+  await markRemovingLocked(ctx, endpoints);
+  await syncHost(ctx, { scope: NETWORKS_ONLY });
+};
+
+/**
+ * The first half of removeEndpointsLocked: from here on every pass takes them down, whoever runs
+ * it, so a caller may answer before the kernel work is done (docker/driver.ts DeleteEndpoint).
+ */
+export const markRemovingLocked = async (ctx: ServiceContext, endpoints: readonly Endpoint[]): Promise<void> => {
   const marking = endpoints.filter((e) => e.phase !== 'removing').map((e): Endpoint => ({ ...e, phase: 'removing' }));
   if (marking.length > 0) await ctx.repo.rewrite({ endpoints: marking });
-  await syncHost(ctx, { scope: NETWORKS_ONLY });
 };
 
 export const disconnect = (ctx: ServiceContext, networkName: string, ref: EndpointRef): Promise<Endpoint> =>

@@ -156,11 +156,12 @@ describe('containers on a tnet network', () => {
     await placed('tdback', 1);
     expect((await inside('tda', 'ip', '-4', 'addr', 'show', 'eth1')).stdout).toMatch(/inet 10\.79\.0\.\d+\/24/);
     await ok('network', 'disconnect', 'tdback', 'tda');
-    expect((await inspect('tdback')).endpoints).toEqual([]);
+    // DeleteEndpoint is answered once the endpoint is marked: its veth goes right after.
+    await until('the endpoint on tdback gone', async () => (await inspect('tdback')).endpoints.length === 0, 3_000);
     expect((await inside('tda', 'ip', 'link')).stdout).not.toContain('eth1');
     expect((await inside('tda', 'ping', '-c1', '-W2', 'tdb')).code).toBe(0);
     await removeAll();
-    expect((await inspect('tdapp')).endpoints).toEqual([]);
+    await until('the endpoints on tdapp gone', async () => (await inspect('tdapp')).endpoints.length === 0, 3_000);
     await ok('network', 'rm', 'tdapp', 'tdback');
     await nothingLeft();
   }, 120_000);
