@@ -13,6 +13,8 @@ import { handOverLocked, placement } from '../service/handover.js';
 import { createNamespaceWatcher } from '../daemon/netns-watch.js';
 
 const RECHECK_MS = 1_000;
+/** How long a namespace's changes must pause before a look. */
+const QUIET_MS = 100;
 
 export interface Placer {
   /** Follows the namespaces of the endpoints being placed now (after any call that may change them). */
@@ -56,6 +58,17 @@ export const startPlacer = (ctx: ServiceContext, log: (line: string) => void): P
     });
   };
 
+  /**
+   * Docker's placement is a burst of changes (the move, the rename, each address, up, the route),
+   * and in `docker network connect` its next calls (Revoke, Program, EndpointOperInfo) record the
+   * placement themselves: a look waits for a quiet moment instead of taking the lock they wait for.
+   */
+  const quiet = new Map<string, NodeJS.Timeout>();
+  const soon = (path: string): void => {
+    clearTimeout(quiet.get(path));
+    quiet.set(path, setTimeout(() => (quiet.delete(path), check(path)), QUIET_MS));
+  };
+
   /** One look at a time per namespace; changes during a look ask for one more. */
   const check = (path: string): void => {
     if (running.has(path)) return void again.add(path);
@@ -70,9 +83,9 @@ export const startPlacer = (ctx: ServiceContext, log: (line: string) => void): P
   };
 
   const watcher = createNamespaceWatcher(ctx.kernel, {
-    events: (path) => check(path),
+    events: (path) => soon(path),
     lost: (path) => check(path),
-    appeared: (path) => check(path),
+    appeared: (path) => soon(path),
     gone: () => undefined,
   });
 
@@ -95,6 +108,7 @@ export const startPlacer = (ctx: ServiceContext, log: (line: string) => void): P
     refresh,
     stop: () => {
       clearInterval(timer);
+      for (const t of quiet.values()) clearTimeout(t);
       watcher.close();
     },
   };

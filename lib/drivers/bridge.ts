@@ -25,6 +25,13 @@ const FORWARDING_SYSCTL: Record<IpFamily, DesiredSysctl> = {
   6: { key: 'net/ipv6/conf/all/forwarding', value: '1' },
 };
 
+/**
+ * The kernel stores an IPv6 route added with metric 0 at the user default, 1024
+ * (IP6_RT_PRIO_USER): Docker's IPv6 gateway route, metric 0 like its IPv4 one, reads back so.
+ */
+const IPV6_DEFAULT_METRIC = 1024;
+const kernelMetric = (family: IpFamily, metric: number): number => (family === 6 && metric === 0 ? IPV6_DEFAULT_METRIC : metric);
+
 export const bridgeDriver: Driver = {
   kind: 'bridge',
   allowsSeparateNetns: true,
@@ -66,7 +73,7 @@ export const bridgeDriver: Driver = {
       if (address === undefined) continue;
       addresses.push(addressIn(family, cfg, address));
       // Like Docker, an internal network gives no default route: there is no way out to route to.
-      if (!network.internal) routes.push({ family, destination: DEFAULT_DESTINATION[family], gateway: cfg.gateway, metric: endpoint.routeMetric });
+      if (!network.internal) routes.push({ family, destination: DEFAULT_DESTINATION[family], gateway: cfg.gateway, metric: kernelMetric(family, endpoint.routeMetric) });
     }
     return {
       kind: 'veth',

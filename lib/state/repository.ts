@@ -12,6 +12,7 @@
 import { TnetError } from '../errors.js';
 import type { Endpoint, Network } from '../model/types.js';
 import type { Store, StoredValue, WriteOp } from '../store/types.js';
+import { inTurns, type Locker } from './turns.js';
 
 const ROOT = 'tnet';
 const networkKey = (name: string): string => `${ROOT}/networks/${name}`;
@@ -106,9 +107,10 @@ export interface StateRepository {
 export const createRepository = (
   store: Store,
   lockName: () => string = () => 'host',
-  lock: <T>(name: string, fn: () => Promise<T>) => Promise<T> = (name, fn) => store.withLock(name, fn),
+  lock: Locker = (name, fn) => store.withLock(name, fn),
 ): StateRepository => {
   const parse = createParser();
+  const hostLock = inTurns(lock);
   const listEndpoints = async (network?: string): Promise<Endpoint[]> =>
     (await store.list(network === undefined ? `${ROOT}/endpoints/` : endpointsPrefix(network))).map((v) => parse<Endpoint>(v));
 
@@ -205,6 +207,6 @@ export const createRepository = (
       if (!ok) throw new TnetError('conflict', `network ${JSON.stringify(network.name)} cannot be renamed to ${JSON.stringify(name)}: that name is taken, or the network changed meanwhile`, { target: name });
     },
 
-    withHostLock: (fn) => lock(lockName(), fn),
+    withHostLock: (fn) => hostLock(lockName(), fn),
   };
 };

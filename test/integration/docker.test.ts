@@ -102,6 +102,24 @@ describe('docker network create -d tnet', () => {
     await nothingLeft();
   }, 60_000);
 
+  it('--ipv6: containers get an address of the IPv6 subnet and a default route through the gateway tnet offered, and reach each other', async () => {
+    await ok('network', 'create', '-d', d.driver, '--ipv6', '--subnet', '10.74.0.0/24', '--subnet', 'fd74:74::/64', 'tdv6');
+    const n = (await inspect('tdv6')).network as { ipv6?: { subnet: string; gateway: string } };
+    expect(n.ipv6?.subnet).toBe('fd74:74::/64');
+    await run('tdv6a', '--network', 'tdv6');
+    await run('tdv6b', '--network', 'tdv6', '--ip6', 'fd74:74::50');
+    await placed('tdv6', 2);
+    expect((await inside('tdv6a', 'ip', '-6', 'addr', 'show', 'eth0')).stdout).toMatch(/inet6 fd74:74::[0-9a-f:]+\/64/);
+    expect((await inside('tdv6a', 'ip', '-6', 'route')).stdout).toContain(`default via ${n.ipv6?.gateway ?? '?'} dev eth0`);
+    const ping = await inside('tdv6a', 'ping', '-6', '-c1', '-W2', 'fd74:74::50');
+    expect(ping.code, `${ping.stdout}${ping.stderr}`).toBe(0);
+    const gw = await inside('tdv6b', 'ping', '-6', '-c1', '-W2', n.ipv6?.gateway ?? '?');
+    expect(gw.code, `${gw.stdout}${gw.stderr}`).toBe(0);
+    await removeAll();
+    await ok('network', 'rm', 'tdv6');
+    await nothingLeft();
+  }, 60_000);
+
   it('refuses bad -o options and clashing subnets with tnet\'s message, and creates nothing', async () => {
     const bad = [
       [['-o', 'tnet.mtuu=1400'], /remote: -o: unknown option "tnet\.mtuu"; tnet takes tnet\.network/],

@@ -1,0 +1,32 @@
+/**
+ * Turns at a named lock within one process, first come first served. The host lock is a flock
+ * (or an etcd key) that can only be tried, so waiters poll it with back-off: in the daemon, whose
+ * roles and Docker calls share it, the next in line would find it free only at its next try
+ * (up to 50 ms later), and under load one waiter could lose every race to newer ones (a Docker
+ * call waited 16 s behind 200 others). Here each waits for the one before it in this process,
+ * then takes the lock, which it contends for with other processes only.
+ */
+export type Locker = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+
+export const inTurns = (lock: Locker): Locker => {
+  const queues = new Map<string, Array<() => void>>();
+  const wait = (name: string): Promise<void> => {
+    const queue = queues.get(name);
+    if (queue === undefined) return void queues.set(name, []), Promise.resolve();
+    return new Promise((resolve) => queue.push(resolve));
+  };
+  const next = (name: string): void => {
+    const queue = queues.get(name);
+    const first = queue?.shift();
+    if (first !== undefined) first();
+    else queues.delete(name);
+  };
+  return async (name, fn) => {
+    await wait(name);
+    try {
+      return await lock(name, fn);
+    } finally {
+      next(name);
+    }
+  };
+};
