@@ -79,11 +79,16 @@ const cniEnv = (id: string, ns: string) => ({ CNI_CONTAINERID: id, CNI_NETNS: `/
 const endpoints = async (): Promise<Array<{ netns: string; owner: { kind: string; containerId?: string } }>> =>
   (JSON.parse(await lab.ok('inspect', 'pw')) as Array<{ endpoints: Array<{ netns: string; owner: { kind: string; containerId?: string } }> }>)[0]?.endpoints ?? [];
 
-/** A full dry-run pass plans nothing: the kernel is exactly as recorded (gone namespaces aside). */
+/**
+ * A full dry-run pass plans nothing: the kernel is exactly as recorded (gone namespaces aside).
+ * Under the host lock, as the daemon's passes do: the churn's connects go on meanwhile, and a look
+ * that read the host before a connect made its veth and the namespace after would see an
+ * interface there that tnet did not make.
+ */
 const converged = async (): Promise<boolean> => {
   const app = await openApp({ stateDir: lab.stateDir, hostNetns: lab.ns });
   try {
-    return (await syncHost(app.ctx, { scope: 'all', dryRun: true })).actions.length === 0;
+    return await app.ctx.repo.withHostLock(async () => (await syncHost(app.ctx, { scope: 'all', dryRun: true })).actions.length === 0);
   } finally {
     await app.close();
   }
