@@ -16,7 +16,8 @@
 import { removeEndpointsLocked } from '../service/endpoints.js';
 import { removeNetworkLocked } from '../service/networks.js';
 import { dockerNetworks, type DockerNetworkView } from './docker-api.js';
-import { deleteNetworkLocked, type DriverContext } from './driver.js';
+import type { DriverContext } from './driver.js';
+import { deleteNetworkLocked } from './driver-networks.js';
 import type { NameLearner } from './names.js';
 import { DOCKER_NETWORK_LABEL, provisionalName } from './options.js';
 

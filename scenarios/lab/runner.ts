@@ -51,6 +51,12 @@ export const runScenario = async (backend: Backend, s: Scenario, file: string, o
     if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}): ${r.err.trim() || r.out.trim()}`);
     return r;
   };
+  /** Without `fails` the command must succeed; with it, fail with that text in its stderr. */
+  const outcome = (what: string, r: CommandResult, fails: string | undefined): void => {
+    if (fails === undefined) must(what, r);
+    else if (r.code === 0) throw new Error(`expected ${what} to fail, but it succeeded: ${r.out.trim()}`);
+    else if (!r.err.includes(fails)) throw new Error(`expected an error containing ${JSON.stringify(fails)}, got: ${r.err.trim()}`);
+  };
   /** The container's eth0 addresses and MAC, remembered so 'lacks' can be checked after it left. */
   const refresh = async (name: string): Promise<ContainerInfo> => {
     const c = container(name);
@@ -110,18 +116,14 @@ export const runScenario = async (backend: Backend, s: Scenario, file: string, o
       case 'container':
         containers.set(st.name, { host: st.host, ref: await backend.addContainer(st.host, st.name) });
         return;
-      case 'tnet': {
-        const r = await backend.tnet(st.host, expand(st.args));
-        if (st.fails === undefined) must(`tnet ${st.args.join(' ')} on ${st.host}`, r);
-        else if (r.code === 0) throw new Error(`expected tnet ${st.args.join(' ')} to fail, but it succeeded: ${r.out.trim()}`);
-        else if (!r.err.includes(st.fails)) throw new Error(`expected an error containing ${JSON.stringify(st.fails)}, got: ${r.err.trim()}`);
+      case 'tnet':
+        outcome(`tnet ${st.args.join(' ')} on ${st.host}`, await backend.tnet(st.host, expand(st.args)), st.fails);
         return;
-      }
       case 'sh':
         must(st.argv.join(' '), await backend.exec(st.host, expand(st.argv)));
         return;
       case 'docker':
-        if (docker !== undefined) must(`docker ${st.args.join(' ')} on ${st.host}`, await docker.call(backend, st.host, st.args));
+        if (docker !== undefined) outcome(`docker ${st.args.join(' ')} on ${st.host}`, await docker.call(backend, st.host, st.args), st.fails);
         return;
       case 'dockerPing':
         await eventually(`ping from Docker container ${st.from} on ${st.host} -> ${st.to}`, async () => {

@@ -4,7 +4,7 @@
  *   scenario TITLE            hosts N            store etcd|local       skip REASON
  *   container NAME on HOST                       a fresh namespace on HOST
  *   on HOST tnet ARGS…                           must succeed
- *   on HOST fails tnet ARGS… ~ TEXT              must fail, stderr containing TEXT
+ *   on HOST fails tnet|docker ARGS… ~ TEXT       must fail, stderr containing TEXT
  *   on HOST sh ARGS…                             any command in the host's namespace
  *   on HOST docker ARGS…                         the docker CLI against HOST's private dockerd, whose
  *                                                network driver `tnet` is HOST's daemon; must succeed
@@ -31,7 +31,7 @@ export type Step =
   | { readonly kind: 'container'; readonly name: string; readonly host: string }
   | { readonly kind: 'tnet'; readonly host: string; readonly args: readonly string[]; readonly fails?: string }
   | { readonly kind: 'sh'; readonly host: string; readonly argv: readonly string[] }
-  | { readonly kind: 'docker'; readonly host: string; readonly args: readonly string[] }
+  | { readonly kind: 'docker'; readonly host: string; readonly args: readonly string[]; readonly fails?: string }
   | { readonly kind: 'dockerPing'; readonly host: string; readonly from: string; readonly to: string }
   | { readonly kind: 'apply'; readonly host: string; readonly file: string }
   | { readonly kind: 'ping'; readonly from: string; readonly to: string; readonly expect: boolean; readonly family: IpFamily; readonly size?: number; readonly df: boolean }
@@ -90,10 +90,10 @@ export const parseScenario = (text: string, file: string): Scenario => {
         if (b === 'tnet') return { kind: 'tnet', host: a, args: w.slice(3) };
         if (b === 'sh') return { kind: 'sh', host: a, argv: w.slice(3) };
         if (b === 'docker') return { kind: 'docker', host: a, args: w.slice(3) };
-        if (b === 'fails' && c === 'tnet') {
-          const [cmd, expected] = line.slice(line.indexOf(' tnet ') + 6).split(' ~ ');
-          if (expected === undefined) throw bad(n, 'expected: on HOST fails tnet ARGS ~ TEXT');
-          return { kind: 'tnet', host: a, args: words(cmd ?? ''), fails: expected.trim() };
+        if (b === 'fails' && (c === 'tnet' || c === 'docker')) {
+          const [cmd, expected] = line.slice(line.indexOf(` ${c} `) + c.length + 2).split(' ~ ');
+          if (expected === undefined) throw bad(n, `expected: on HOST fails ${c} ARGS ~ TEXT`);
+          return { kind: c, host: a, args: words(cmd ?? ''), fails: expected.trim() };
         }
         throw bad(n, `unknown action ${b ?? ''}`);
       }

@@ -91,3 +91,13 @@ describe('docker steps', () => {
       .toEqual(['network', 'create', '-d', 'tdlabh1', '--ipam-driver', 'tdlabh1', '--driver', 'tdlabh1', '--label', 'tnet', 'tnet']);
   });
 });
+
+describe('on HOST fails …', () => {
+  test('tnet and docker commands that must fail, with the text their error must hold', () => {
+    expect(one('on h1 fails tnet create --subnet bad x ~ invalid subnet')).toEqual({ kind: 'tnet', host: 'h1', args: ['create', '--subnet', 'bad', 'x'], fails: 'invalid subnet' });
+    expect(one('on h2 fails docker run --ip 10.0.0.5 img ~ 10.0.0.5')).toEqual({ kind: 'docker', host: 'h2', args: ['run', '--ip', '10.0.0.5', 'img'], fails: '10.0.0.5' });
+  });
+  test.each(['on h1 fails tnet ls', 'on h1 fails docker ps', 'on h1 fails sh true ~ x'])('rejects %j', (l) => {
+    expect(() => parse(l)).toThrow(/t\.scn:2: /);
+  });
+});
