@@ -70,6 +70,13 @@ const BURST_MAX_MS = 1_000;
  * removed, an endpoint added) would otherwise wait for the next event or the full pass.
  */
 const STALE_REDO_MS = 2_000;
+/**
+ * Most events are the echo of a call this process is making (a Docker call's veth, a warm CNI
+ * ADD): the pass waits for the calls holding or waiting for the host lock, so its look lands
+ * between calls rather than inside them (the call's commits wait for the event loop), and sees
+ * what they made. Drift repair waits at most this long behind a stream of calls.
+ */
+const CALLS_FIRST_MAX_MS = 1_000;
 
 export const createRepairer = (ctx: ServiceContext, log: (line: string) => void, clock: () => number = Date.now): Repairer => {
   const backoff = createBackoff();
@@ -212,6 +219,7 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
           await job();
           continue;
         }
+        await ctx.repo.hostLockFree(CALLS_FIRST_MAX_MS);
         const now = clock();
         const { now: ready, later } = splitWork(pending, (k) => !blocked(k, now));
         pending = later;

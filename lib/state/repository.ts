@@ -96,6 +96,11 @@ export interface StateRepository {
   renameNetwork(network: Network, name: string): Promise<void>;
   /** Serialises changes to this host's state and kernel objects across processes. */
   withHostLock<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Resolves once no call of this process holds or waits for the host lock, or after maxMs: the
+   * daemon's looks at the echoes of a call's changes wait for the call, instead of slowing it.
+   */
+  hostLockFree(maxMs: number): Promise<void>;
   readonly store: Store;
 }
 
@@ -207,6 +212,7 @@ export const createRepository = (
       if (!ok) throw new TnetError('conflict', `network ${JSON.stringify(network.name)} cannot be renamed to ${JSON.stringify(name)}: that name is taken, or the network changed meanwhile`, { target: name });
     },
 
-    withHostLock: (fn) => hostLock(lockName(), fn),
+    withHostLock: (fn) => hostLock.take(lockName(), fn),
+    hostLockFree: (maxMs) => hostLock.free(lockName(), maxMs),
   };
 };

@@ -8,8 +8,15 @@
  */
 export type Locker = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 
-export const inTurns = (lock: Locker): Locker => {
+export interface Turns {
+  readonly take: Locker;
+  /** Resolves once nobody in this process holds or waits for the lock, or after maxMs. */
+  readonly free: (name: string, maxMs: number) => Promise<void>;
+}
+
+export const inTurns = (lock: Locker): Turns => {
   const queues = new Map<string, Array<() => void>>();
+  const freeWaiters = new Map<string, Array<() => void>>();
   const wait = (name: string): Promise<void> => {
     const queue = queues.get(name);
     if (queue === undefined) return void queues.set(name, []), Promise.resolve();
@@ -18,10 +25,23 @@ export const inTurns = (lock: Locker): Locker => {
   const next = (name: string): void => {
     const queue = queues.get(name);
     const first = queue?.shift();
-    if (first !== undefined) first();
-    else queues.delete(name);
+    if (first !== undefined) return first();
+    queues.delete(name);
+    for (const w of freeWaiters.get(name) ?? []) w();
+    freeWaiters.delete(name);
   };
-  return async (name, fn) => {
+  const free = (name: string, maxMs: number): Promise<void> =>
+    !queues.has(name) ? Promise.resolve() : new Promise((resolve) => {
+      const waiters = freeWaiters.get(name) ?? [];
+      freeWaiters.set(name, waiters);
+      const done = (): void => (clearTimeout(timer), resolve());
+      const timer = setTimeout(() => {
+        waiters.splice(waiters.indexOf(done), 1);
+        resolve();
+      }, maxMs);
+      waiters.push(done);
+    });
+  const take: Locker = async (name, fn) => {
     await wait(name);
     try {
       return await lock(name, fn);
@@ -29,4 +49,5 @@ export const inTurns = (lock: Locker): Locker => {
       next(name);
     }
   };
+  return { take, free };
 };

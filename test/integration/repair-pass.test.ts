@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openApp, type App } from '../../lib/app.js';
 import { repair } from '../../lib/daemon/repair-pass.js';
+import { createRepairer } from '../../lib/daemon/repairer.js';
 import { hostVethNameFor } from '../../lib/model/names.js';
 import { connectLocked, removeEndpointsLocked } from '../../lib/service/endpoints.js';
 import { createLabHost, type LabHost } from '../helpers/lab-host.js';
@@ -47,4 +48,32 @@ it('plans again under the lock: a reconnect with a port made meanwhile is not re
     return { repaired };
   });
   expect((await repaired).plan.actions).toEqual([]);
+}, 30_000);
+
+it("waits for this process's calls on the host lock before it looks (the echo of their changes lands after them)", async () => {
+  const repairer = createRepairer(app.ctx, () => undefined);
+  try {
+    const ns = lab.container('c2');
+    const created = await app.ctx.repo.withHostLock(async () => {
+      // As a Docker call: its veth's events ask for a pass while it still holds the lock.
+      const e = await connectLocked(app.ctx, { network: 'web', netns: ns }, { kind: 'cli' });
+      repairer.request({ kind: 'endpoint', id: e.id }, 'link changed');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(repairer.status().passes, 'no pass while the call holds the lock').toBe(0);
+      return e;
+    });
+    await repairer.idle();
+    expect(repairer.status().passes).toBe(1);
+    expect(repairer.status().recent, 'the call had made it all: nothing to repair').toEqual([]);
+    // A call that keeps the lock does not hold drift repair up for more than a second.
+    const started = Date.now();
+    await app.ctx.repo.withHostLock(async () => {
+      repairer.request({ kind: 'endpoint', id: created.id }, 'link changed');
+      while (repairer.status().passes < 2 && Date.now() - started < 5_000) await new Promise((r) => setTimeout(r, 50));
+    });
+    expect(repairer.status().passes).toBe(2);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  } finally {
+    await repairer.stop(5_000);
+  }
 }, 30_000);

@@ -21,7 +21,7 @@ const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
 describe('inTurns', () => {
   it('gives the lock in the order it was asked for, one holder at a time', async () => {
     const { lock, order } = recordingLock();
-    const locked = inTurns(lock);
+    const locked = inTurns(lock).take;
     await Promise.all(['a', 'b', 'c', 'd'].map((who) => locked('host', async () => {
       order.push(who);
       await tick();
@@ -31,7 +31,7 @@ describe('inTurns', () => {
 
   it('passes the turn on when a holder fails, and the failure to its caller', async () => {
     const { lock, order } = recordingLock();
-    const locked = inTurns(lock);
+    const locked = inTurns(lock).take;
     const failing = locked('host', async () => {
       await tick();
       throw new Error('boom');
@@ -44,12 +44,38 @@ describe('inTurns', () => {
 
   it('keeps other names apart: a holder of one does not hold up another', async () => {
     const held: string[] = [];
-    const locked = inTurns((_name, fn) => fn());
+    const locked = inTurns((_name, fn) => fn()).take;
     let release = (): void => undefined;
     const first = locked('a', () => new Promise<void>((r) => (release = r)));
     await locked('b', async () => void held.push('b'));
     expect(held).toEqual(['b']);
     release();
     await first;
+  });
+
+  it('says when the lock is free: nobody holds it and nobody waits', async () => {
+    const turns = inTurns((_name, fn) => fn());
+    const seen: string[] = [];
+    let release = (): void => undefined;
+    const first = turns.take('host', () => new Promise<void>((r) => (release = r)));
+    const second = turns.take('host', async () => void seen.push('second'));
+    const free = turns.free('host', 10_000).then(() => seen.push('free'));
+    const other = turns.free('other', 10_000).then(() => seen.push('other free'));
+    await tick();
+    expect(seen).toEqual(['other free']);
+    release();
+    await Promise.all([first, second, free, other]);
+    expect(seen).toEqual(['other free', 'second', 'free']);
+  });
+
+  it('stops waiting for a lock that stays busy after maxMs', async () => {
+    const turns = inTurns((_name, fn) => fn());
+    let release = (): void => undefined;
+    const held = turns.take('host', () => new Promise<void>((r) => (release = r)));
+    const t0 = performance.now();
+    await turns.free('host', 30);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(25);
+    release();
+    await held;
   });
 });
