@@ -7,7 +7,8 @@
  * (DOCKER_BENCH_LEVELS=1,200), and `docker run -d` of one container with 200 published ports
  * (DOCKER_BENCH_PORTS). Times are whole docker CLI calls (its ~50 ms start is in both columns).
  * Run: sudo node dist/bench/docker-bench.js   (DOCKER_BENCH_PREFIX names everything, default tnbdk;
- * DOCKER_BENCH_LOG=FILE keeps the tnet daemon's log, one line per plugin call with its time)
+ * DOCKER_BENCH_LOG=FILE keeps the tnet daemon's log, one line per plugin call with its time;
+ * DOCKER_BENCH_PROFILE=DIR writes the daemon's CPU profile there, which NODE_OPTIONS cannot ask for)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -36,7 +37,8 @@ const must = async (cmd: string, args: string[]): Promise<void> => {
 
 /** The tnet daemon's Docker role, serving the namespace its dockerd runs in. */
 const startTnet = async (ns: string, d: Dockerd): Promise<void> => {
-  const args = [compiled('bin/tnet.js'), '--host-netns', ns, '--state-dir', join(work, 'tnet'), 'daemon', '--roles', 'repair,docker', '--docker-socket', pluginSocket, '--docker-host', d.host];
+  const profile = process.env['DOCKER_BENCH_PROFILE'];
+  const args = [...(profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`]), compiled('bin/tnet.js'), '--host-netns', ns, '--state-dir', join(work, 'tnet'), 'daemon', '--roles', 'repair,docker', '--docker-socket', pluginSocket, '--docker-host', d.host];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TNET_CONFIG: '' } });
   daemon = child;
   await new Promise<void>((resolve, reject) => {

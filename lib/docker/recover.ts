@@ -9,7 +9,7 @@
  *  - what Docker no longer has (dockerd's API is asked: a network it does not know, an endpoint
  *    its network does not list) is removed, as the DeleteNetwork or DeleteEndpoint that died would
  *    have done. When dockerd does not answer (it starts after tnet), nothing is removed for that;
- *    such an endpoint goes when Docker hands its address out again (driver.ts) or with its network;
+ *    such an endpoint goes when Docker hands its address out again (driver-endpoints.ts) or with its network;
  *  - networks still without their Docker name get it.
  * (Interfaces Docker placed meanwhile are found by the placer, placer.ts.)
  */

@@ -205,7 +205,7 @@ export const removeEndpointsLocked = async (ctx: ServiceContext, endpoints: read
 
 /**
  * The first half of removeEndpointsLocked: from here on every pass takes them down, whoever runs
- * it, so a caller may answer before the kernel work is done (docker/driver.ts DeleteEndpoint).
+ * it, so a caller may answer before the kernel work is done (docker/driver-endpoints.ts DeleteEndpoint).
  */
 export const markRemovingLocked = async (ctx: ServiceContext, endpoints: readonly Endpoint[]): Promise<void> => {
   const marking = endpoints.filter((e) => e.phase !== 'removing').map((e): Endpoint => ({ ...e, phase: 'removing' }));

@@ -21,7 +21,7 @@ export const namespaceExists = (ctx: ServiceContext, path: string): boolean => {
  * What frees a Docker endpoint whose container is gone: Docker's own calls, never tnet's CLI
  * (Docker would still count the endpoint as attached). What Docker forgot (its DeleteEndpoint
  * did not reach tnet) goes when the Docker role starts and dockerd no longer lists it
- * (docker/recover.ts), or when Docker hands its address out again (docker/driver.ts).
+ * (docker/recover.ts), or when Docker hands its address out again (docker/driver-endpoints.ts).
  */
 export const dockerGoneFix = (e: Endpoint): string =>
   `if Docker no longer has it (docker network inspect ${e.network}), the tnet daemon removes it when it starts again (systemctl restart tnet) or when Docker gives ${[e.ipv4, e.ipv6].filter((a) => a !== undefined).join(', ') || 'its address'} to another container; otherwise 'docker network disconnect -f ${e.network} CONTAINER' or 'docker network rm ${e.network}' removes it`;
