@@ -4,6 +4,7 @@
  * Revisions work like etcd's: one global counter, bumped once per commit; each key remembers
  * the revision of the commit that last wrote it.
  */
+import { isRecord } from '../model/fields.js';
 import type { Compare, StoredValue, WatchEvent, WriteOp } from './types.js';
 
 export interface Entry {
@@ -27,72 +28,131 @@ export const storedValue = (key: string, entry: Entry): StoredValue => ({
 /**
  * A keyspace's keys in order, sorted once per keyspace (it is immutable): a list is then a binary
  * search and the keys under the prefix, not a sort of the whole store (an operation lists many
- * times, and the store holds every endpoint of the host).
+ * times, and the store holds every endpoint of the host). applyOps carries the order forward.
  */
 const sortedKeys = new WeakMap<Keyspace, readonly string[]>();
+const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const keysInOrder = (ks: Keyspace): readonly string[] => {
   let keys = sortedKeys.get(ks);
-  if (keys === undefined) sortedKeys.set(ks, (keys = [...ks.entries.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))));
+  if (keys === undefined) sortedKeys.set(ks, (keys = [...ks.entries.keys()].sort(byCodeUnit)));
   return keys;
 };
 
-export const listPrefix = (ks: Keyspace, prefix: string): StoredValue[] => {
-  const keys = keysInOrder(ks);
+/** The index of the first key not below prefix. */
+const lowerBound = (keys: readonly string[], prefix: string): number => {
   let lo = 0;
   for (let hi = keys.length; lo < hi; ) {
     const mid = (lo + hi) >>> 1;
     if ((keys[mid] as string) < prefix) lo = mid + 1;
     else hi = mid;
   }
-  const found: StoredValue[] = [];
-  for (let i = lo; i < keys.length && (keys[i] as string).startsWith(prefix); i++) {
-    const key = keys[i] as string;
-    found.push(storedValue(key, ks.entries.get(key) as Entry));
-  }
-  return found;
+  return lo;
 };
+
+const keysUnder = (ks: Keyspace, prefix: string): readonly string[] => {
+  const keys = keysInOrder(ks);
+  const from = lowerBound(keys, prefix);
+  let to = from;
+  while (to < keys.length && (keys[to] as string).startsWith(prefix)) to++;
+  return keys.slice(from, to);
+};
+
+export const listPrefix = (ks: Keyspace, prefix: string): StoredValue[] =>
+  keysUnder(ks, prefix).map((key) => storedValue(key, ks.entries.get(key) as Entry));
 
 export const holds = (ks: Keyspace, c: Compare): boolean => {
   const entry = ks.entries.get(c.key);
   return 'absent' in c ? entry === undefined : entry !== undefined && String(entry.revision) === c.revision;
 };
 
-export const applyOps = (ks: Keyspace, ops: readonly WriteOp[]): Keyspace => {
-  const revision = ks.revision + 1;
+/** One commit's writes, and the revision the commit made. */
+export interface Commit {
+  readonly revision: number;
+  readonly ops: readonly WriteOp[];
+}
+
+export const applyOps = (ks: Keyspace, ops: readonly WriteOp[]): Keyspace => applyCommits(ks, [{ revision: ks.revision + 1, ops }]);
+
+/** The keyspace after commits, which follow ks in revision order (a journal replayed in one go). */
+export const applyCommits = (ks: Keyspace, commits: readonly Commit[]): Keyspace => {
+  if (commits.length === 0) return ks;
   const entries = new Map(ks.entries);
-  for (const op of ops) {
-    if (op.op === 'put') entries.set(op.key, { value: op.value, revision });
-    else entries.delete(op.key);
+  for (const { revision, ops } of commits) {
+    for (const op of ops) {
+      if (op.op === 'put') entries.set(op.key, { value: op.value, revision });
+      else entries.delete(op.key);
+    }
   }
-  return { revision, entries };
+  const next = { revision: (commits[commits.length - 1] as Commit).revision, entries };
+  const before = sortedKeys.get(ks);
+  const written = commits.flatMap((c) => c.ops.map((op) => op.key));
+  // A commit touches a few keys of thousands: moving them in the old order beats sorting anew.
+  if (before !== undefined && written.length <= MOVE_KEYS_UP_TO) sortedKeys.set(next, withKeysMoved(before, ks.entries, entries, written));
+  return next;
+};
+
+/** Past this many written keys a fresh sort (done on the next list) is cheaper than moving each. */
+const MOVE_KEYS_UP_TO = 64;
+
+const withKeysMoved = (
+  before: readonly string[],
+  was: ReadonlyMap<string, Entry>,
+  now: ReadonlyMap<string, Entry>,
+  written: readonly string[],
+): readonly string[] => {
+  const keys = [...before];
+  for (const key of written) {
+    const at = lowerBound(keys, key);
+    const listed = keys[at] === key;
+    if (now.has(key) && !listed) keys.splice(at, 0, key);
+    else if (!now.has(key) && listed && was.has(key)) keys.splice(at, 1);
+  }
+  return keys;
 };
 
 /** The changes under prefix from before to after, in key order; a rewrite counts as a put. */
 export const diffKeyspaces = (before: Keyspace, after: Keyspace, prefix: string): WatchEvent[] => {
-  const keys = new Set([...before.entries.keys(), ...after.entries.keys()]);
+  const [was, now] = [keysUnder(before, prefix), keysUnder(after, prefix)];
   const events: WatchEvent[] = [];
-  for (const key of [...keys].filter((k) => k.startsWith(prefix)).sort()) {
-    const old = before.entries.get(key);
-    const now = after.entries.get(key);
-    if (now === undefined) {
-      if (old !== undefined) events.push({ type: 'delete', key });
-    } else if (old?.revision !== now.revision) {
-      events.push({ type: 'put', key, value: now.value, revision: String(now.revision) });
+  // A walk of the two ordered key lists side by side: no set of all keys and no sort per change.
+  for (let i = 0, j = 0; i < was.length || j < now.length; ) {
+    const [w, n] = [was[i], now[j]];
+    if (n === undefined || (w !== undefined && w < n)) {
+      events.push({ type: 'delete', key: w as string });
+      i++;
+      continue;
     }
+    const entry = after.entries.get(n) as Entry;
+    if (w !== n || before.entries.get(n)?.revision !== entry.revision) {
+      events.push({ type: 'put', key: n, value: entry.value, revision: String(entry.revision) });
+    }
+    if (w === n) i++;
+    j++;
   }
   return events;
 };
 
-const FORMAT = 1;
+/**
+ * A snapshot of the keyspace as the local store keeps it. generation names the journal that
+ * continues it (see local.ts); format 1 files came before journals and continue with journal 0.
+ */
+export interface Snapshot {
+  readonly generation: number;
+  readonly keyspace: Keyspace;
+}
 
-export const serializeKeyspace = (ks: Keyspace): string =>
-  JSON.stringify({ format: FORMAT, revision: ks.revision, entries: Object.fromEntries(ks.entries) });
+const FORMAT = 2;
 
-/** Parses the state file's text; throws a plain Error saying what is wrong (the caller names the file). */
-export const parseKeyspace = (text: string): Keyspace => {
+export const serializeSnapshot = ({ generation, keyspace }: Snapshot): string =>
+  JSON.stringify({ format: FORMAT, generation, revision: keyspace.revision, entries: Object.fromEntries(keyspace.entries) });
+
+/** Parses a snapshot's text; throws a plain Error saying what is wrong (the caller names the file). */
+export const parseSnapshot = (text: string): Snapshot => {
   const doc: unknown = JSON.parse(text);
-  if (!isRecord(doc) || doc['format'] !== FORMAT) throw new Error(`expected an object with "format": ${FORMAT}`);
+  if (!isRecord(doc) || (doc['format'] !== 1 && doc['format'] !== FORMAT)) throw new Error(`expected an object with "format": 1 or ${FORMAT}`);
   const { revision, entries } = doc;
+  const generation = doc['format'] === 1 ? 0 : doc['generation'];
+  if (!isRevision(generation)) throw new Error('"generation" must be a non-negative integer');
   if (!isRevision(revision)) throw new Error('"revision" must be a non-negative integer');
   if (!isRecord(entries)) throw new Error('"entries" must be an object');
   const map = new Map<string, Entry>();
@@ -102,8 +162,7 @@ export const parseKeyspace = (text: string): Keyspace => {
     }
     map.set(key, { value: e['value'], revision: e['revision'] });
   }
-  return { revision, entries: map };
+  return { generation, keyspace: { revision, entries: map } };
 };
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isRevision = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+export const isRevision = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;

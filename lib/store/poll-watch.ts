@@ -1,13 +1,12 @@
 /**
- * Watching the local store by diffing snapshots of its state file. inotify on the state dir says
- * when the file was replaced (every commit renames a new one into place), so a change is seen at
- * once and an idle watcher costs nothing; a slow poll stays as the fallback for filesystems
- * without inotify, and the fast poll is used where fs.watch cannot be set up at all. The atomic
- * rename means a read never sees a half-written file. Changes between two reads are coalesced: a
- * key put and deleted again in between produces no event, which suits level-based consumers.
+ * Watching the local store by diffing the keyspaces two reads give. inotify on the state dir says
+ * when one of the store's files changed (every commit appends to the journal or renames a new
+ * snapshot into place), so a change is seen at once and an idle watcher costs nothing; a slow poll
+ * stays as the fallback for filesystems without inotify, and the fast poll is used where fs.watch
+ * cannot be set up at all. Changes between two reads are coalesced: a key put and deleted again in
+ * between produces no event, which suits level-based consumers.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { basename, dirname } from 'node:path';
 import { diffKeyspaces, type Keyspace } from './keyspace.js';
 import type { WatchEvent } from './types.js';
 
@@ -19,7 +18,7 @@ export async function pollWatch(
   prefix: string,
   onEvent: (event: WatchEvent) => void,
   intervalMs: number,
-  statePath?: string,
+  stateFiles?: { readonly dir: string; readonly names: (name: string) => boolean },
 ): Promise<() => void> {
   let seen = await read();
   let stopped = false;
@@ -53,10 +52,10 @@ export async function pollWatch(
   };
 
   let watcher: FSWatcher | undefined;
-  if (statePath !== undefined) {
+  if (stateFiles !== undefined) {
     try {
-      watcher = watch(dirname(statePath), { persistent: false }, (_type, name) => {
-        if (name === null || name === basename(statePath)) void tick();
+      watcher = watch(stateFiles.dir, { persistent: false }, (_type, name) => {
+        if (name === null || stateFiles.names(name)) void tick();
       });
       watcher.on('error', () => undefined);
     } catch {

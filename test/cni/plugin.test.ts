@@ -2,9 +2,9 @@
  * The plugin as runtimes run it: a separate process per call, env + stdin in, JSON out. State is
  * shared with the CLI, the lab host stands in for the machine's root namespace.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openLocalStore } from '../../lib/store/local.js';
 import { buildCniPlugin, execFile, type CniPlugin } from '../helpers/cni-plugin.js';
 import { createLabHost, type LabHost } from '../helpers/lab-host.js';
 import { inNetns, pings, sh } from '../helpers/sh.js';
@@ -33,14 +33,11 @@ const ok = async (command: string, env: Record<string, string>, c: unknown): Pro
 };
 
 /** Everything a failed call could leave behind (records, not the store's revision counters). */
-const footprint = (): string => {
-  let state = '';
-  try {
-    state = JSON.stringify(JSON.parse(readFileSync(join(lab.stateDir, 'state.json'), 'utf8'), (k, v: unknown) => (k === 'revision' ? undefined : v)));
-  } catch {
-    state = '(none)';
-  }
-  return JSON.stringify({ links: lab.tnetLinks(), nft: lab.nftTable(), state });
+const footprint = async (): Promise<string> => {
+  const store = await openLocalStore(lab.stateDir);
+  const records = (await store.list('')).map(({ key, value }) => [key, value]);
+  await store.close();
+  return JSON.stringify({ links: lab.tnetLinks(), nft: lab.nftTable(), records });
 };
 
 describe('ADD, CHECK, DEL through real plugin processes', () => {
@@ -225,7 +222,7 @@ describe('bad input: spec error JSON with the right code, a message naming the f
 
   it.each(cases)('%s', async (_what, envOverride, body, code, msg) => {
     const ns = lab.container('bad');
-    const before = footprint();
+    const before = await footprint();
     // Paths that exist only once the lab does: the lab host's own namespace, a FIFO.
     const special: Record<string, () => string> = { HOST: () => `/run/netns/${lab.ns}`, FIFO: () => fifo };
     const netns = envOverride['CNI_NETNS'];
@@ -234,7 +231,7 @@ describe('bad input: spec error JSON with the right code, a message naming the f
     expect(r.code).not.toBe(0);
     expect(r.json).toMatchObject({ code, msg: expect.stringMatching(msg) });
     expect(typeof (r.json as { cniVersion: unknown }).cniVersion).toBe('string');
-    expect(footprint()).toBe(before);
+    expect(await footprint()).toBe(before);
     expect(inNetns(ns, 'ip', '-o', 'link', 'show').trim().split('\n')).toHaveLength(1); // only lo
   });
 });

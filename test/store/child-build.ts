@@ -1,11 +1,14 @@
 /** Child processes for store tests: a transpiled copy of lib/ and test/store/ (see transpile.ts). */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { transpileTree } from '../helpers/transpile.js';
 
 export interface ChildScripts {
   /** Runs the child worker with args; resolves when it exits 0, rejects with its stderr otherwise. */
   run(args: readonly string[]): Promise<void>;
+  /** Starts the child worker with args, its stdout piped; the caller stops it. */
+  start(args: readonly string[]): ChildProcessByStdio<null, Readable, null>;
   remove(): void;
 }
 
@@ -23,5 +26,7 @@ export function buildChildScripts(): ChildScripts {
         code === 0 ? resolvePromise() : reject(new Error(`child ${args.join(' ')} exited ${code ?? signal}: ${stderr}`)),
       );
     });
-  return { run, remove };
+  const start = (args: readonly string[]): ChildProcessByStdio<null, Readable, null> =>
+    spawn(process.execPath, [worker, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return { run, start, remove };
 }
