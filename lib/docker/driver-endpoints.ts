@@ -16,7 +16,7 @@ import { forwardsOf } from '../firewall/forwards.js';
 import { parseCidr } from '../model/cidr.js';
 import { inputError } from '../model/fields.js';
 import { validateMac } from '../model/names.js';
-import type { Endpoint, EndpointOwner, Handover, Network } from '../model/types.js';
+import type { Endpoint, EndpointOwner, Handover, Network, PortBinding } from '../model/types.js';
 import type { ServiceContext } from '../service/context.js';
 import { connectLocked, markRemovingLocked, removeEndpointsLocked } from '../service/endpoints.js';
 import { handOverLocked, placement, withHandover } from '../service/handover.js';
@@ -25,7 +25,7 @@ import { NETWORKS_ONLY, syncHost } from '../service/sync.js';
 import type { DriverContext } from './driver.js';
 import { familyCfg, findNetwork, requireNetwork } from './driver-networks.js';
 import { addressOf } from './options.js';
-import { choosePorts, type DockerPortBinding } from './ports.js';
+import { choosePorts } from './ports.js';
 import type { DockerCall, EndpointCall } from './wire.js';
 
 /** The container side's name in the host namespace, as Join hands it to Docker: tnd + the endpoint's short id. */
@@ -92,7 +92,10 @@ export const join = (d: DriverContext, call: Extract<DockerCall, { kind: 'join' 
     const { network, endpoint } = await requireEndpoint(d, call);
     if (!call.sandboxKey.startsWith('/')) throw inputError('SandboxKey', `${JSON.stringify(call.sandboxKey)} is not a path to a network namespace`);
     const parkedName = endpoint.handover?.parkedName ?? parkedNameFor(call.endpointId);
-    if (endpoint.handover?.state === 'parked') await handOverLocked(d.ctx, endpoint, { ...withHandover(endpoint, { state: 'joining' }), netns: call.sandboxKey });
+    if (endpoint.handover?.state === 'parked') {
+      const joining = withHandover(endpoint, { state: 'joining', ...(call.portmap.length === 0 ? {} : { portmap: call.portmap }) });
+      await handOverLocked(d.ctx, endpoint, { ...joining, netns: call.sandboxKey });
+    }
     // Docker routes through this gateway only if this becomes the container's gateway endpoint; an
     // internal network has no way out, so it offers none (Docker would install it anyway).
     const gateways = network.internal ? {} : {
@@ -138,16 +141,20 @@ const hasPorts = (e: Endpoint): boolean => (e.ports ?? []).length > 0 || (e.rele
  * Without ports that is the one record of its new state (where it was placed and that it is the
  * gateway at once): nothing about ports to check, nor a firewall to change.
  */
-export const programExternal = (d: DriverContext, call: EndpointCall & { readonly portmap: readonly DockerPortBinding[] }): Promise<void> =>
+export const programLocked = async (d: DriverContext, network: Network, endpoint: Endpoint, portmap: readonly PortBinding[]): Promise<void> => {
+  if (portmap.length === 0 && !hasPorts(endpoint)) {
+    await handOverLocked(d.ctx, endpoint, withHandover(await placement(d.ctx, network, endpoint), { gateway: true }));
+    return;
+  }
+  const placed = withHandover(await settle(d, network, endpoint), { gateway: true });
+  const ports = choosePorts(portmap, placed.ports ?? [], await portsTaken(d.ctx, placed));
+  await setPortsLocked(d.ctx, placed, ports);
+};
+
+export const programExternal = (d: DriverContext, call: EndpointCall & { readonly portmap: readonly PortBinding[] }): Promise<void> =>
   d.ctx.repo.withHostLock(async () => {
     const { network, endpoint } = await requireEndpoint(d, call);
-    if (call.portmap.length === 0 && !hasPorts(endpoint)) {
-      await handOverLocked(d.ctx, endpoint, withHandover(await placement(d.ctx, network, endpoint), { gateway: true }));
-      return;
-    }
-    const placed = withHandover(await settle(d, network, endpoint), { gateway: true });
-    const ports = choosePorts(call.portmap, placed.ports ?? [], await portsTaken(d.ctx, placed));
-    await setPortsLocked(d.ctx, placed, ports);
+    await programLocked(d, network, endpoint, call.portmap);
   });
 
 /**

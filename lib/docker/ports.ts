@@ -7,17 +7,7 @@
 import { TnetError } from '../errors.js';
 import { parseIp } from '../model/cidr.js';
 import { asInteger, asRecordList, at, describe, inputError } from '../model/fields.js';
-import type { PortMapping, PortProtocol } from '../model/types.js';
-
-export interface DockerPortBinding {
-  readonly protocol: PortProtocol;
-  readonly containerPort: number;
-  /** Absent: every address of the host (Docker's ""). */
-  readonly hostIp?: string;
-  /** First and last acceptable host port; 0..0 means any. */
-  readonly hostPort: number;
-  readonly hostPortEnd: number;
-}
+import type { PortBinding, PortMapping, PortProtocol } from '../model/types.js';
 
 /** IANA protocol numbers, as Go's libnetwork/types.Protocol encodes them. */
 const PROTOCOLS: Readonly<Record<number, PortProtocol>> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
@@ -25,7 +15,7 @@ const PROTOCOLS: Readonly<Record<number, PortProtocol>> = { 6: 'tcp', 17: 'udp',
 /** Where Docker's own bridge picks `-P` ports (libnetwork's portallocator). */
 export const EPHEMERAL_PORTS = { first: 49153, last: 65535 } as const;
 
-export const parseDockerPortmap = (v: unknown, path: string): DockerPortBinding[] =>
+export const parseDockerPortmap = (v: unknown, path: string): PortBinding[] =>
   asRecordList(v, path, 'port bindings', (rec, p) => {
     const protocol = PROTOCOLS[Number(rec['Proto'])];
     if (protocol === undefined) throw inputError(at(p, 'Proto'), `${describe(rec['Proto'])} is not a protocol tnet publishes; expected 6 (tcp), 17 (udp) or 132 (sctp)`);
@@ -47,16 +37,16 @@ export const parseDockerPortmap = (v: unknown, path: string): DockerPortBinding[
 /** Whether a host port is published already (by another endpoint), for this protocol and host address. */
 export type PortTaken = (protocol: PortProtocol, hostPort: number, hostIp: string | undefined) => boolean;
 
-const sameBinding = (m: PortMapping, b: DockerPortBinding): boolean => m.protocol === b.protocol && m.containerPort === b.containerPort && m.hostIp === b.hostIp;
+const sameBinding = (m: PortMapping, b: PortBinding): boolean => m.protocol === b.protocol && m.containerPort === b.containerPort && m.hostIp === b.hostIp;
 
 /**
  * The mappings for these bindings. A port the endpoint already publishes for the same binding is
  * kept (Docker programs the same endpoint again when it becomes the gateway once more), otherwise
  * the lowest free one in range; 'exhausted' when a range has none left.
  */
-export const choosePorts = (bindings: readonly DockerPortBinding[], current: readonly PortMapping[], taken: PortTaken): PortMapping[] => {
+export const choosePorts = (bindings: readonly PortBinding[], current: readonly PortMapping[], taken: PortTaken): PortMapping[] => {
   const chosen: PortMapping[] = [];
-  const free = (b: DockerPortBinding, port: number): boolean =>
+  const free = (b: PortBinding, port: number): boolean =>
     !taken(b.protocol, port, b.hostIp) && !chosen.some((m) => m.protocol === b.protocol && m.hostPort === port && (m.hostIp === undefined || b.hostIp === undefined || m.hostIp === b.hostIp));
   for (const b of bindings) {
     const [first, last] = b.hostPort === 0 ? [EPHEMERAL_PORTS.first, EPHEMERAL_PORTS.last] : [b.hostPort, b.hostPortEnd];

@@ -11,12 +11,16 @@
  *    have done. When dockerd does not answer (it starts after tnet), nothing is removed for that;
  *    such an endpoint goes when Docker hands its address out again (driver-endpoints.ts) or with its network;
  *  - networks still without their Docker name get it.
+ * Then, once Docker has had time to carry on after the calls it lost, an endpoint it made a
+ * container's gateway meanwhile publishes its ports (takeOverGateways).
  * (Interfaces Docker placed meanwhile are found by the placer, placer.ts.)
  */
 import { removeEndpointsLocked } from '../service/endpoints.js';
+import { carriesDefaultRoute } from '../service/handover.js';
 import { removeNetworkLocked } from '../service/networks.js';
 import { dockerNetworks, type DockerNetworkView } from './docker-api.js';
 import type { DriverContext } from './driver.js';
+import { programLocked } from './driver-endpoints.js';
 import { deleteNetworkLocked } from './driver-networks.js';
 import type { NameLearner } from './names.js';
 import { DOCKER_NETWORK_LABEL, provisionalName } from './options.js';
@@ -55,6 +59,30 @@ const dropForgotten = async (d: DriverContext, docker: ReadonlyMap<string, Docke
     }
   }
 };
+
+/**
+ * When the gateway endpoint leaves a container that has others (disconnect), Docker routes the
+ * container through the one taking over, then sends it ProgramExternalConnectivity; one that died
+ * with the daemon is not sent again with its body, and Docker carries on. So an endpoint carrying
+ * its namespace's default route where none is the gateway is Docker's gateway endpoint: it
+ * publishes the ports its Join asked for, as that call would have. Only once Docker is done with
+ * the calls it lost (server.ts waits): until then the endpoint being revoked may carry the route.
+ */
+export const takeOverGateways = (d: DriverContext, log: (line: string) => void): Promise<void> =>
+  d.ctx.repo.withHostLock(async () => {
+    const self = d.ctx.identity?.get()?.name;
+    const placed = (await d.ctx.repo.listEndpoints()).filter((e) => e.owner.kind === 'docker' && e.host === self && e.handover?.state === 'placed');
+    const hasGateway = new Set(placed.filter((e) => e.handover?.gateway === true).map((e) => e.netns));
+    for (const e of placed) {
+      const portmap = e.handover?.portmap ?? [];
+      if (portmap.length === 0 || hasGateway.has(e.netns) || !(await carriesDefaultRoute(d.ctx, e))) continue;
+      const network = await d.ctx.repo.getNetwork(e.network);
+      if (network === undefined) continue;
+      log(`endpoint ${e.id} carries its container's default route but was never told it is the gateway (its ProgramExternalConnectivity did not reach tnet); publishing its ports`);
+      await programLocked(d, network, e, portmap);
+      hasGateway.add(e.netns);
+    }
+  });
 
 export const recoverDocker = async (d: DriverContext, learner: NameLearner, dockerSocket: string, log: (line: string) => void): Promise<void> => {
   const { ctx } = d;

@@ -15,12 +15,14 @@ import { ADDRESS_SPACES, releaseAddress, releasePool, requestAddress, requestPoo
 import { nameLearner } from './names.js';
 import { startPlacer } from './placer.js';
 import { dockerRecords } from './records.js';
-import { recoverDocker } from './recover.js';
+import { recoverDocker, takeOverGateways } from './recover.js';
 import { apiOf, decodeCall, errorReply, type DockerCall } from './wire.js';
 
 /** Bigger bodies are no call of Docker's (a CreateEndpoint with a thousand ports is ~100 KiB). */
 const MAX_BODY = 1 << 20;
 const CONTENT_TYPE = 'application/vnd.docker.plugins.v1.2+json';
+/** How long Docker takes to retry the calls that died with the daemon and carry on (recover.ts). */
+const TAKE_OVER_AFTER_MS = 5_000;
 
 export interface DockerPluginOptions {
   readonly socketPath: string;
@@ -86,6 +88,12 @@ export const startDockerPlugin = async (o: DockerPluginOptions): Promise<DockerP
   };
   const d: DriverContext = { ctx: o.ctx, records: dockerRecords(o.ctx.repo.store), created: (id) => learner.learn(id), finishLater };
   await recoverDocker(d, learner, o.dockerSocket, o.log);
+  // Docker sends a call that died with the daemon once more (about 1 s later, refused) and then
+  // carries on with what followed it; what it leaves undone after that is the daemon's to finish.
+  const takeOver = setTimeout(() => {
+    const what = 'publishing the ports of gateways Docker moved while the daemon was down';
+    finishLater(what, takeOverGateways(d, o.log).catch((e: unknown) => o.log(`${what}: ${e instanceof Error ? e.message : String(e)}`)));
+  }, TAKE_OVER_AFTER_MS);
   const placer = startPlacer(o.ctx, o.log);
   await placer.refresh();
   let calls = 0;
@@ -119,6 +127,7 @@ export const startDockerPlugin = async (o: DockerPluginOptions): Promise<DockerP
     await claimSocketPath(o.socketPath, '--docker-socket');
     await listenOn(server, { path: o.socketPath });
   } catch (e) {
+    clearTimeout(takeOver);
     learner.stop();
     placer.stop();
     throw e;
@@ -127,6 +136,7 @@ export const startDockerPlugin = async (o: DockerPluginOptions): Promise<DockerP
   return {
     stop: () =>
       new Promise<void>((resolve) => {
+        clearTimeout(takeOver);
         learner.stop();
         placer.stop();
         // dockerd finds no plugin from the moment the path is gone (and waits for one to come back).

@@ -9,7 +9,8 @@
  */
 import { TnetError } from '../errors.js';
 import { asBoolean, asRecord, asRecordList, at, describe, inputError, isRecord } from '../model/fields.js';
-import { parseDockerPortmap, type DockerPortBinding } from './ports.js';
+import type { PortBinding } from '../model/types.js';
+import { parseDockerPortmap } from './ports.js';
 
 export type Api = 'Plugin' | 'NetworkDriver' | 'IpamDriver';
 
@@ -54,8 +55,8 @@ export type DockerCall =
       readonly mac?: string;
     })
   | (EndpointCall & { readonly kind: 'deleteEndpoint' | 'endpointInfo' | 'leave' | 'revokeExternalConnectivity' })
-  | (EndpointCall & { readonly kind: 'join'; readonly sandboxKey: string })
-  | (EndpointCall & { readonly kind: 'programExternalConnectivity'; readonly portmap: readonly DockerPortBinding[] })
+  | (EndpointCall & { readonly kind: 'join'; readonly sandboxKey: string; readonly portmap: readonly PortBinding[] })
+  | (EndpointCall & { readonly kind: 'programExternalConnectivity'; readonly portmap: readonly PortBinding[] })
   | {
       readonly kind: 'requestPool';
       readonly addressSpace: string;
@@ -75,6 +76,12 @@ const DOCKER_ID = /^[0-9a-f]{12,64}$/;
 const GATEWAY_REQUEST = 'com.docker.network.gateway';
 const GENERIC = 'com.docker.network.generic';
 const PORTMAP = 'com.docker.network.portmap';
+
+/** The port bindings Join and ProgramExternalConnectivity carry in their Options. */
+const portmapOf = (b: Record<string, unknown>): PortBinding[] => {
+  const options = b['Options'] === undefined || b['Options'] === null ? {} : asRecord(b['Options'], 'Options');
+  return parseDockerPortmap(options[PORTMAP], at('Options', PORTMAP));
+};
 
 const dockerId = (rec: Record<string, unknown>, key: string): string => {
   const v = rec[key];
@@ -151,12 +158,9 @@ const NETWORK_DRIVER: Record<string, Parser> = {
   },
   DeleteEndpoint: (b) => ({ kind: 'deleteEndpoint', ...endpointIds(b) }),
   EndpointOperInfo: (b) => ({ kind: 'endpointInfo', ...endpointIds(b) }),
-  Join: (b) => ({ kind: 'join', ...endpointIds(b), sandboxKey: requiredText(b, 'SandboxKey') }),
+  Join: (b) => ({ kind: 'join', ...endpointIds(b), sandboxKey: requiredText(b, 'SandboxKey'), portmap: portmapOf(b) }),
   Leave: (b) => ({ kind: 'leave', ...endpointIds(b) }),
-  ProgramExternalConnectivity: (b) => {
-    const options = b['Options'] === undefined || b['Options'] === null ? {} : asRecord(b['Options'], 'Options');
-    return { kind: 'programExternalConnectivity', ...endpointIds(b), portmap: parseDockerPortmap(options[PORTMAP], at('Options', PORTMAP)) };
-  },
+  ProgramExternalConnectivity: (b) => ({ kind: 'programExternalConnectivity', ...endpointIds(b), portmap: portmapOf(b) }),
   RevokeExternalConnectivity: (b) => ({ kind: 'revokeExternalConnectivity', ...endpointIds(b) }),
   DiscoverNew: () => ({ kind: 'discover' }),
   DiscoverDelete: () => ({ kind: 'discover' }),

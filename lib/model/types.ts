@@ -167,6 +167,22 @@ export interface Handover {
   readonly parkedName: string;
   /** The runtime routes the namespace's default through this endpoint (Docker's gateway endpoint). */
   readonly gateway?: boolean;
+  /**
+   * The ports the runtime asked for at Join, published while this is the gateway endpoint: Docker
+   * sends them again when it makes it so, but does not send that call again when it died with us.
+   */
+  readonly portmap?: readonly PortBinding[];
+}
+
+/** A port the runtime asks to publish (Docker's `-p`, `-P`), before tnet chooses its host port. */
+export interface PortBinding {
+  readonly protocol: PortProtocol;
+  readonly containerPort: number;
+  /** Absent: every address of the host (Docker's ""). */
+  readonly hostIp?: string;
+  /** First and last acceptable host port; 0..0 means any. */
+  readonly hostPort: number;
+  readonly hostPortEnd: number;
 }
 
 export type EndpointOwner =

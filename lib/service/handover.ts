@@ -5,7 +5,7 @@
  */
 import { driverFor } from '../drivers/registry.js';
 import { isTnetError } from '../errors.js';
-import type { LinkState } from '../kernel/types.js';
+import type { LinkState, NetlinkSession } from '../kernel/types.js';
 import type { Endpoint, Handover, Network } from '../model/types.js';
 import { handedOver, settled } from '../reconcile/handover.js';
 import type { ServiceContext } from './context.js';
@@ -14,11 +14,8 @@ import { syncHost } from './sync.js';
 export const withHandover = (e: Endpoint, change: Partial<Handover>): Endpoint =>
   e.handover === undefined ? e : { ...e, handover: { ...e.handover, ...change } };
 
-/**
- * Looks in the endpoint's namespace for its interface (by MAC) and says whether the container
- * side is as `as(link)` (the endpoint in the state to check) wants it. Reads only.
- */
-const asWantedInside = async (ctx: ServiceContext, network: Network, e: Endpoint, as: (link: LinkState) => Endpoint): Promise<Endpoint | undefined> => {
+/** Reads the endpoint's namespace through fn; undefined when the namespace is not there (yet). */
+const readInside = async <T>(ctx: ServiceContext, e: Endpoint, fn: (session: NetlinkSession) => Promise<T>): Promise<T | undefined> => {
   let handle;
   try {
     handle = ctx.kernel.openNetns(e.netns);
@@ -28,17 +25,34 @@ const asWantedInside = async (ctx: ServiceContext, network: Network, e: Endpoint
   }
   const session = ctx.kernel.sessionIn(handle);
   try {
+    return await fn(session);
+  } finally {
+    session.close();
+    handle.close();
+  }
+};
+
+/**
+ * Looks in the endpoint's namespace for its interface (by MAC) and says whether the container
+ * side is as `as(link)` (the endpoint in the state to check) wants it. Reads only.
+ */
+const asWantedInside = (ctx: ServiceContext, network: Network, e: Endpoint, as: (link: LinkState) => Endpoint): Promise<Endpoint | undefined> =>
+  readInside(ctx, e, async (session) => {
     const [links, addresses, routes4, routes6] = await Promise.all([session.listLinks(), session.listAddresses(), session.listRoutes(4), session.listRoutes(6)]);
     const link = links.find((l) => l.mac === e.mac);
     if (link === undefined) return undefined;
     const wanted = as(link);
     const want = handedOver(driverFor(network.driver).endpoint(network, wanted), wanted);
     return want.kind === 'veth' && link.name === wanted.ifname && settled(want.container, link, { links, addresses, routes: [...routes4, ...routes6] }) ? wanted : undefined;
-  } finally {
-    session.close();
-    handle.close();
-  }
-};
+  });
+
+/** Whether the runtime routes the endpoint's namespace out through its interface (its default route). Reads only. */
+export const carriesDefaultRoute = async (ctx: ServiceContext, e: Endpoint): Promise<boolean> =>
+  (await readInside(ctx, e, async (session) => {
+    const [links, routes4, routes6] = await Promise.all([session.listLinks(), session.listRoutes(4), session.listRoutes(6)]);
+    const link = links.find((l) => l.mac === e.mac);
+    return link !== undefined && [...routes4, ...routes6].some((r) => r.outIndex === link.index && (r.destination === '0.0.0.0/0' || r.destination === '::/0'));
+  })) === true;
 
 /**
  * The endpoint as the runtime left it after Join: placed, under the name the runtime gave it,

@@ -41,20 +41,21 @@ describe('Docker plugin wire', () => {
     expect(decodeCall('/NetworkDriver.CreateEndpoint', JSON.stringify(none))).toEqual({ kind: 'createEndpoint', networkId: NID, endpointId: EID });
   });
 
-  it('reads Join, the port map of ProgramExternalConnectivity, and the endpoint calls', () => {
+  it('reads Join and ProgramExternalConnectivity with their port maps, and the endpoint calls', () => {
     expect(decodeCall('/NetworkDriver.Join', JSON.stringify({ NetworkID: NID, EndpointID: EID, SandboxKey: '/x/exec/netns/4d55bfb61b05', Options: {} })))
-      .toEqual({ kind: 'join', networkId: NID, endpointId: EID, sandboxKey: '/x/exec/netns/4d55bfb61b05' });
+      .toEqual({ kind: 'join', networkId: NID, endpointId: EID, sandboxKey: '/x/exec/netns/4d55bfb61b05', portmap: [] });
     const portmap = [
       { Proto: 17, IP: '', Port: 81, HostIP: '127.0.0.1', HostPort: 18081, HostPortEnd: 18081 },
       { Proto: 6, IP: '', Port: 8081, HostIP: '', HostPort: 0, HostPortEnd: 0 },
     ];
-    expect(decodeCall('/NetworkDriver.ProgramExternalConnectivity', JSON.stringify({ NetworkID: NID, EndpointID: EID, Options: { 'com.docker.network.portmap': portmap } }))).toEqual({
-      kind: 'programExternalConnectivity', networkId: NID, endpointId: EID,
-      portmap: [
-        { protocol: 'udp', containerPort: 81, hostIp: '127.0.0.1', hostPort: 18081, hostPortEnd: 18081 },
-        { protocol: 'tcp', containerPort: 8081, hostPort: 0, hostPortEnd: 0 },
-      ],
-    });
+    const bindings = [
+      { protocol: 'udp', containerPort: 81, hostIp: '127.0.0.1', hostPort: 18081, hostPortEnd: 18081 },
+      { protocol: 'tcp', containerPort: 8081, hostPort: 0, hostPortEnd: 0 },
+    ];
+    expect(decodeCall('/NetworkDriver.ProgramExternalConnectivity', JSON.stringify({ NetworkID: NID, EndpointID: EID, Options: { 'com.docker.network.portmap': portmap } })))
+      .toEqual({ kind: 'programExternalConnectivity', networkId: NID, endpointId: EID, portmap: bindings });
+    expect(decodeCall('/NetworkDriver.Join', JSON.stringify({ NetworkID: NID, EndpointID: EID, SandboxKey: '/x/n', Options: { 'com.docker.network.portmap': portmap } })))
+      .toEqual({ kind: 'join', networkId: NID, endpointId: EID, sandboxKey: '/x/n', portmap: bindings });
     for (const [method, kind] of [['Leave', 'leave'], ['DeleteEndpoint', 'deleteEndpoint'], ['EndpointOperInfo', 'endpointInfo'], ['RevokeExternalConnectivity', 'revokeExternalConnectivity']] as const) {
       expect(decodeCall(`/NetworkDriver.${method}`, JSON.stringify({ NetworkID: NID, EndpointID: EID }))).toEqual({ kind, networkId: NID, endpointId: EID });
     }
