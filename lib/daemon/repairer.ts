@@ -44,6 +44,8 @@ export interface Repairer {
   exclusive<T>(job: () => Promise<T>): Promise<T>;
   /** Resolves once nothing is running and nothing may run now (waiting keys aside). */
   idle(): Promise<void>;
+  /** Resolves once this process's calls pause (see CALLS_LULL_MS), as a pass waits for before it looks. */
+  afterCalls(): Promise<void>;
   status(): RepairerStatus;
   /** Stops taking work and waits for the pass in progress, at most graceMs. */
   stop(graceMs: number): Promise<void>;
@@ -73,10 +75,13 @@ const STALE_REDO_MS = 2_000;
 /**
  * Most events are the echo of a call this process is making (a Docker call's veth, a warm CNI
  * ADD): the pass waits for the calls holding or waiting for the host lock, so its look lands
- * between calls rather than inside them (the call's commits wait for the event loop), and sees
- * what they made. Drift repair waits at most this long behind a stream of calls.
+ * after them rather than inside them (the calls' netlink requests and commits would wait behind
+ * the look's), and sees what they made. Docker's calls for one command come with gaps of up to
+ * ~40 ms between them (it moves and configures the interface meanwhile), so the look waits for
+ * a lull that long. Drift repair waits at most CALLS_FIRST_MAX_MS behind a stream of calls.
  */
 const CALLS_FIRST_MAX_MS = 1_000;
+const CALLS_LULL_MS = 50;
 
 export const createRepairer = (ctx: ServiceContext, log: (line: string) => void, clock: () => number = Date.now): Repairer => {
   const backoff = createBackoff();
@@ -191,6 +196,8 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
     }
   };
 
+  const afterCalls = (): Promise<void> => ctx.repo.hostLockFree(CALLS_FIRST_MAX_MS, CALLS_LULL_MS);
+
   const settle = (): void => {
     clearTimeout(wake);
     const at = backoff.nextWake();
@@ -219,7 +226,7 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
           await job();
           continue;
         }
-        await ctx.repo.hostLockFree(CALLS_FIRST_MAX_MS);
+        await afterCalls();
         const now = clock();
         const { now: ready, later } = splitWork(pending, (k) => !blocked(k, now));
         pending = later;
@@ -264,6 +271,7 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
       });
     },
     exclusive,
+    afterCalls,
     idle: () => (running === undefined && jobs.length === 0 && !hasReadyWork() ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
     status: () => ({
       passes,

@@ -97,10 +97,11 @@ export interface StateRepository {
   /** Serialises changes to this host's state and kernel objects across processes. */
   withHostLock<T>(fn: () => Promise<T>): Promise<T>;
   /**
-   * Resolves once no call of this process holds or waits for the host lock, or after maxMs: the
-   * daemon's looks at the echoes of a call's changes wait for the call, instead of slowing it.
+   * Resolves once no call of this process has held or waited for the host lock for quietMs, or
+   * after maxMs: the daemon's looks at the echoes of a call's changes wait for the calls, instead
+   * of slowing them.
    */
-  hostLockFree(maxMs: number): Promise<void>;
+  hostLockFree(maxMs: number, quietMs?: number): Promise<void>;
   readonly store: Store;
 }
 
@@ -213,6 +214,6 @@ export const createRepository = (
     },
 
     withHostLock: (fn) => hostLock.take(lockName(), fn),
-    hostLockFree: (maxMs) => hostLock.free(lockName(), maxMs),
+    hostLockFree: (maxMs, quietMs) => hostLock.free(lockName(), maxMs, quietMs),
   };
 };

@@ -68,6 +68,25 @@ describe('inTurns', () => {
     expect(seen).toEqual(['other free', 'second', 'free']);
   });
 
+  it('waits for a lull: quietMs with nobody holding the lock, started again by every holder', async () => {
+    const turns = inTurns((_name, fn) => fn());
+    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+    await turns.take('host', async () => undefined);
+    const t0 = performance.now();
+    let freeAt = 0;
+    const free = turns.free('host', 10_000, 60).then(() => (freeAt = performance.now() - t0));
+    await sleep(30);
+    await turns.take('host', () => sleep(10));
+    const lastHeld = performance.now() - t0;
+    await free;
+    expect(freeAt).toBeGreaterThanOrEqual(lastHeld + 55);
+    // Long quiet already: at once.
+    await sleep(70);
+    const t1 = performance.now();
+    await turns.free('host', 10_000, 60);
+    expect(performance.now() - t1).toBeLessThan(20);
+  });
+
   it('stops waiting for a lock that stays busy after maxMs', async () => {
     const turns = inTurns((_name, fn) => fn());
     let release = (): void => undefined;
