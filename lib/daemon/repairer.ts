@@ -44,8 +44,6 @@ export interface Repairer {
   exclusive<T>(job: () => Promise<T>): Promise<T>;
   /** Resolves once nothing is running and nothing may run now (waiting keys aside). */
   idle(): Promise<void>;
-  /** Resolves once this process's calls pause (see CALLS_LULL_MS), as a pass waits for before it looks. */
-  afterCalls(): Promise<void>;
   status(): RepairerStatus;
   /** Stops taking work and waits for the pass in progress, at most graceMs. */
   stop(graceMs: number): Promise<void>;
@@ -271,7 +269,6 @@ export const createRepairer = (ctx: ServiceContext, log: (line: string) => void,
       });
     },
     exclusive,
-    afterCalls,
     idle: () => (running === undefined && jobs.length === 0 && !hasReadyWork() ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),
     status: () => ({
       passes,

@@ -115,12 +115,7 @@ export const repairRole: Role = {
       },
     });
 
-    /**
-     * New records: follow their namespaces, look at new endpoints and at the veths of gone ones.
-     * Read once this process's calls pause, as passes look (repairer.ts): each of a call's
-     * commits would otherwise rebuild the index, which grows with the host's endpoints, while the
-     * call waits for the event loop.
-     */
+    /** New records: follow their namespaces, look at new endpoints and at the veths of gone ones. */
     const adopt = (records: HostRecords): void => {
       const before = index;
       index = driftIndex(records);
@@ -133,8 +128,7 @@ export const repairRole: Role = {
     let again = false;
     const refresh = (): void => {
       if (refreshing !== undefined) return void (again = true);
-      refreshing = repairer.afterCalls()
-        .then(() => loadHostRecords(ctx))
+      refreshing = loadHostRecords(ctx)
         .then(adopt, (e: unknown) => log(`reading the store: ${e instanceof Error ? e.message : String(e)}; keeping the records last read`))
         .finally(() => {
           refreshing = undefined;
