@@ -33,6 +33,8 @@ interface Libc {
   socket: (domain: number, type: number, protocol: number) => number;
   bind: (fd: number, addr: Buffer, len: number) => number;
   listen: (fd: number, backlog: number) => number;
+  send: (fd: number, buf: Buffer, len: number, flags: number) => number;
+  recv: (fd: number, buf: Buffer, len: number, flags: number) => number;
   close: (fd: number) => number;
 }
 
@@ -57,6 +59,8 @@ const load = (): Libc => {
     socket: lib.func('int socket(int domain, int type, int protocol)'),
     bind: lib.func('int bind(int fd, const uint8_t *addr, uint32_t len)'),
     listen: lib.func('int listen(int fd, int backlog)'),
+    send: lib.func('intptr_t send(int fd, const uint8_t *buf, uintptr_t len, int flags)'),
+    recv: lib.func('intptr_t recv(int fd, _Out_ uint8_t *buf, uintptr_t len, int flags)'),
     close: lib.func('int close(int fd)'),
   };
   return libc;
@@ -134,5 +138,25 @@ export const setIntOption = (fd: number, level: number, name: number, value: num
 };
 export const bindFd = (fd: number, sockaddr: Buffer, target: string): void => check(load().bind(fd, sockaddr, sockaddr.length), 'bind', target);
 export const listenFd = (fd: number, backlog: number, target: string): void => check(load().listen(fd, backlog), 'listen', target);
+/** A socket(2) only this module's callers use, synchronously (blocking, close-on-exec). */
+export const blockingSocketFd = (domain: number, type: number, protocol: number, target: string): number => {
+  const SOCK_CLOEXEC = 0o2000000;
+  const fd = load().socket(domain, type | SOCK_CLOEXEC, protocol);
+  check(fd, 'socket', target);
+  return fd;
+};
+export const sendFd = (fd: number, message: Buffer, target: string): void => {
+  const sent = load().send(fd, message, message.length, 0);
+  check(sent, 'send', target);
+};
+/** One datagram, without waiting: undefined when none is queued. */
+export const receiveNow = (fd: number, into: Buffer, target: string): Buffer | undefined => {
+  const MSG_DONTWAIT = 0x40;
+  const n = load().recv(fd, into, into.length, MSG_DONTWAIT);
+  if (n === -1 && load().koffi.errno() === EWOULDBLOCK) return undefined;
+  check(n, 'recv', target);
+  return into.subarray(0, n);
+};
+
 /** For an fd no Node handle owns yet (a failed setup); errors do not matter there. */
 export const closeFd = (fd: number): void => void load().close(fd);

@@ -8,6 +8,7 @@ import type * as Koffi from 'koffi';
 import { TnetError } from '../errors.js';
 import { nftError } from './errno.js';
 import { withNetns } from './netns.js';
+import { openGenerationReader } from './nft-generation.js';
 import type { NetnsHandle, NftSession } from './types.js';
 
 const NFT_CTX_OUTPUT_HANDLE = 1 << 3;
@@ -84,17 +85,38 @@ export const openNftSession = (netns: NetnsHandle): NftSession => {
     return out;
   };
 
+  const generation = openGenerationReader(netns);
+  /**
+   * What each list command printed, at the generation it was taken at: the daemon looks at the
+   * same table after every call and event, and it rarely changed since. Kept as text, so every
+   * caller gets objects of its own.
+   */
+  const listings = new Map<string, { readonly generation: number; readonly out: string }>();
+  const listOutput = (command: Record<string, unknown>, terse: boolean): string => {
+    const key = `${terse ? 'terse ' : ''}${JSON.stringify(command)}`;
+    const before = generation.read();
+    const kept = listings.get(key);
+    if (before !== undefined && kept?.generation === before) return kept.out;
+    listings.delete(key);
+    try {
+      if (terse) nft.setOutputFlags(ctx, FLAGS | NFT_CTX_OUTPUT_TERSE);
+      const out = run({ nftables: [{ list: command }] });
+      // A transaction committed while listing may or may not show in it: not kept then.
+      if (before !== undefined && generation.read() === before) listings.set(key, { generation: before, out });
+      return out;
+    } finally {
+      if (terse) nft.setOutputFlags(ctx, FLAGS);
+    }
+  };
+
   /** Runs a list command (JSON input, so names can never be read as more nft syntax); undefined when absent. */
   const list = (command: Record<string, unknown>, terse = false): unknown[] | undefined => {
     let out: string;
     try {
-      if (terse) nft.setOutputFlags(ctx, FLAGS | NFT_CTX_OUTPUT_TERSE);
-      out = run({ nftables: [{ list: command }] });
+      out = listOutput(command, terse);
     } catch (e) {
       if (e instanceof TnetError && e.kind === 'notFound') return undefined;
       throw e;
-    } finally {
-      if (terse) nft.setOutputFlags(ctx, FLAGS);
     }
     const parsed = JSON.parse(out) as { nftables?: unknown[] };
     return (parsed.nftables ?? []).filter((i) => !(typeof i === 'object' && i !== null && 'metainfo' in i));
@@ -120,6 +142,7 @@ export const openNftSession = (netns: NetnsHandle): NftSession => {
     },
     close() {
       if (open) nft.ctxFree(ctx);
+      generation.close();
       open = false;
     },
   };

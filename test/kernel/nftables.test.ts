@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTnetError } from '../../lib/errors.js';
 import { openNetns } from '../../lib/kernel/netns.js';
+import { generationOf, openGenerationReader } from '../../lib/kernel/nft-generation.js';
 import { openNftSession } from '../../lib/kernel/nftables.js';
 import type { NetnsHandle, NftSession } from '../../lib/kernel/types.js';
 import { addNetns, delNetnsWithPrefix, TEST_NETNS_PREFIX as TT } from '../helpers/netns.js';
@@ -23,6 +24,33 @@ afterAll(() => {
 });
 
 const table = { family: 'inet', name: 'tttest' };
+
+describe('generationOf', () => {
+  const answer = (type: number, seq: number, attrs: Buffer): Buffer => {
+    const head = Buffer.alloc(20);
+    head.writeUInt32LE(20 + attrs.length, 0);
+    head.writeUInt16LE(type, 4);
+    head.writeUInt32LE(seq, 8);
+    return Buffer.concat([head, attrs]);
+  };
+  const attr = (type: number, value: number): Buffer => {
+    const a = Buffer.alloc(8);
+    a.writeUInt16LE(8, 0);
+    a.writeUInt16LE(type, 2);
+    a.writeUInt32BE(value, 4);
+    return a;
+  };
+  it('takes NFTA_GEN_ID of the NEWGEN answer to its request, past other attributes', () => {
+    expect(generationOf(answer(0x0a0f, 7, Buffer.concat([attr(2, 1234), attr(1, 99)])), 7)).toBe(99);
+  });
+  it('refuses an answer to another request, an error and a short or malformed message', () => {
+    expect(generationOf(answer(0x0a0f, 6, attr(1, 99)), 7)).toBeUndefined();
+    expect(generationOf(answer(2, 7, attr(1, 99)), 7)).toBeUndefined();
+    expect(generationOf(Buffer.alloc(10), 7)).toBeUndefined();
+    const zeroLength = answer(0x0a0f, 7, Buffer.alloc(8));
+    expect(generationOf(zeroLength, 7)).toBeUndefined();
+  });
+});
 
 describe('nft session in a test netns', () => {
   it('creates a table, chain and rule from JSON and lists them', () => {
@@ -86,6 +114,39 @@ describe('nft session in a test netns', () => {
 
   it('maps "File exists" to exists', () => {
     expect(() => nft.run('create table inet tttest')).toThrow(expect.objectContaining({ kind: 'exists' }));
+  });
+
+  it('reads the ruleset generation, which any process\'s change moves and nothing else does', () => {
+    const reader = openGenerationReader(ns);
+    try {
+      const first = reader.read();
+      expect(first).toEqual(expect.any(Number));
+      nft.listTable('inet', 'tttest');
+      expect(reader.read()).toBe(first);
+      inNetns(NS, 'nft', 'add', 'set', 'inet', 'tttest', 'gen', '{ type ipv4_addr; }');
+      const second = reader.read();
+      expect(second).not.toBe(first);
+      nft.run('add element inet tttest gen { 10.0.0.1 }');
+      expect(reader.read()).not.toBe(second);
+    } finally {
+      reader.close();
+    }
+    expect(reader.read()).toBeUndefined();
+  });
+
+  it('lists what another process changed since the last listing, and the same again when nothing changed', () => {
+    const terse = () => nft.listTable('inet', 'tttest', { elements: false });
+    const before = nft.listSet('inet', 'tttest', 'gen', 'set');
+    expect(nft.listSet('inet', 'tttest', 'gen', 'set')).toEqual(before);
+    expect(terse()).toEqual(terse());
+    inNetns(NS, 'nft', 'add', 'element', 'inet', 'tttest', 'gen', '{ 10.0.0.2 }');
+    expect(JSON.stringify(nft.listSet('inet', 'tttest', 'gen', 'set'))).toContain('10.0.0.2');
+    inNetns(NS, 'nft', 'add', 'chain', 'inet', 'tttest', 'other');
+    expect(terse()).toContainEqual({ chain: expect.objectContaining({ name: 'other' }) });
+    // Each caller gets objects of its own: changing one listing changes no later one.
+    const mine = terse() ?? [];
+    mine.length = 0;
+    expect(terse()).toContainEqual({ chain: expect.objectContaining({ name: 'other' }) });
   });
 
   it('deletes the table', () => {
