@@ -123,14 +123,17 @@ export const droppedCount = (fd: number, target: string): number => {
   return info.readUInt32LE(4 * SK_MEMINFO_DROPS);
 };
 
-/** socket(2), non-blocking and close-on-exec, as Node expects the fds it is handed. */
-export const socketFd = (domain: number, type: number, target: string): number => {
-  const SOCK_NONBLOCK = 0o4000;
-  const SOCK_CLOEXEC = 0o2000000;
-  const fd = load().socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const openSocket = (domain: number, type: number, protocol: number, target: string): number => {
+  const fd = load().socket(domain, type | SOCK_CLOEXEC, protocol);
   check(fd, 'socket', target);
   return fd;
 };
+/** socket(2), non-blocking and close-on-exec, as Node expects the fds it is handed. */
+export const socketFd = (domain: number, type: number, target: string): number => openSocket(domain, type | SOCK_NONBLOCK, 0, target);
+/** socket(2) for synchronous requests made through sendFd / receiveNow, never handed to Node. */
+export const blockingSocketFd = (domain: number, type: number, protocol: number, target: string): number => openSocket(domain, type, protocol, target);
 export const setIntOption = (fd: number, level: number, name: number, value: number, target: string): void => {
   const option = Buffer.alloc(4);
   option.writeInt32LE(value);
@@ -138,13 +141,6 @@ export const setIntOption = (fd: number, level: number, name: number, value: num
 };
 export const bindFd = (fd: number, sockaddr: Buffer, target: string): void => check(load().bind(fd, sockaddr, sockaddr.length), 'bind', target);
 export const listenFd = (fd: number, backlog: number, target: string): void => check(load().listen(fd, backlog), 'listen', target);
-/** A socket(2) only this module's callers use, synchronously (blocking, close-on-exec). */
-export const blockingSocketFd = (domain: number, type: number, protocol: number, target: string): number => {
-  const SOCK_CLOEXEC = 0o2000000;
-  const fd = load().socket(domain, type | SOCK_CLOEXEC, protocol);
-  check(fd, 'socket', target);
-  return fd;
-};
 export const sendFd = (fd: number, message: Buffer, target: string): void => {
   const sent = load().send(fd, message, message.length, 0);
   check(sent, 'send', target);

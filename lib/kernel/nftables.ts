@@ -8,7 +8,7 @@ import type * as Koffi from 'koffi';
 import { TnetError } from '../errors.js';
 import { nftError } from './errno.js';
 import { withNetns } from './netns.js';
-import { openGenerationReader } from './nft-generation.js';
+import { openGenerationReader, type GenerationReader } from './nft-generation.js';
 import type { NetnsHandle, NftSession } from './types.js';
 
 const NFT_CTX_OUTPUT_HANDLE = 1 << 3;
@@ -85,7 +85,13 @@ export const openNftSession = (netns: NetnsHandle): NftSession => {
     return out;
   };
 
-  const generation = openGenerationReader(netns);
+  let generation: GenerationReader;
+  try {
+    generation = openGenerationReader(netns);
+  } catch (e) {
+    nft.ctxFree(ctx);
+    throw e;
+  }
   /**
    * What each list command printed, at the generation it was taken at: the daemon looks at the
    * same table after every call and event, and it rarely changed since. Kept as text, so every
